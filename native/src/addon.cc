@@ -1,0 +1,61 @@
+// burstcap's native side: one module, split by resource (EAL, capture rings,
+// pdump callbacks, vdevs, the drain loop, the pcap writer and merge).
+#include <napi.h>
+
+#include "capture_ring.h"
+#include "drain.h"
+#include "eal.h"
+#include "errors.h"
+#include "mempool_ops.h"
+#include "merge.h"
+#include "pcap_writer.h"
+#include "pdump.h"
+#include "ports.h"
+#include "telemetry.h"
+#include "thread.h"
+#include "vdev.h"
+
+namespace burstcap {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
+    exports.Set(name, Napi::Function::New(env, f, name));
+  };
+  fn("setErrorFactory", SetErrorFactory);
+  fn("attach", Attach);
+  fn("detach", Detach);
+  fn("reexec", ReExec);
+  fn("primaryPid", PrimaryPid);
+  fn("clockRef", ClockRef);
+  fn("ealLog", EalLog);
+  fn("version", Version);
+  fn("alignMempoolOps", AlignMempoolOps);
+  fn("localMempoolOps", LocalMempoolOps);
+  fn("createCaptureRing", CreateCaptureRing);
+  fn("destroyCaptureRing", DestroyCaptureRing);
+  fn("captureRingInfo", CaptureRingInfo);
+  fn("listSharedObjects", ListSharedObjects);
+  fn("freeStaleObject", FreeStaleObject);
+  fn("pdumpReady", PdumpReady);
+  fn("pdumpEnable", PdumpEnable);
+  fn("pdumpDisable", PdumpDisable);
+  fn("pdumpPortStats", PdumpPortStats);
+  fn("pdumpQueueStats", PdumpQueueStats);
+  fn("listPorts", ListPorts);
+  fn("portByName", PortByName);
+  fn("vdevCreate", VdevCreate);
+  fn("vdevRemove", VdevRemove);
+  fn("drain", Drain);
+  fn("mergePcaps", MergePcaps);
+  fn("telemetryQuery", TelemetryQuery);
+  fn("pinThread", PinThread);
+  fn("threadInfo", ThreadInfo);
+  exports.Set("PcapFileWriter", PcapFileWriter::Define(env));
+  return exports;
+}
+
+}  // namespace burstcap
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return burstcap::Init(env, exports); }
+
+NODE_API_MODULE(burstcap, InitAddon)

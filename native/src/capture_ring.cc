@@ -1,0 +1,162 @@
+#include "capture_ring.h"
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+
+#include "eal.h"
+#include "errors.h"
+
+namespace burstcap {
+
+namespace {
+// The per-lcore cache serves the primary's lcores, which allocate the copies.
+constexpr unsigned kPoolCacheSize = 250;
+// Pool ops both processes agree on once mempool_ops.cc has aligned the tables.
+constexpr const char* kPoolOps = "ring_mp_mc";
+
+std::mutex g_mutex;
+std::map<uint32_t, std::shared_ptr<CaptureRing>> g_rings;
+uint32_t g_next_id = 1;
+
+void FreeResources(CaptureRing& c) {
+  if (c.ring != nullptr) {
+    // Copies still queued belong to the pool: return them before freeing it.
+    void* obj = nullptr;
+    while (rte_ring_dequeue(c.ring, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+    rte_ring_free(c.ring);
+    c.ring = nullptr;
+  }
+  if (c.pool != nullptr) {
+    rte_mempool_free(c.pool);
+    c.pool = nullptr;
+  }
+}
+}  // namespace
+
+std::shared_ptr<CaptureRing> FindCaptureRing(uint32_t id) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_rings.find(id);
+  return it == g_rings.end() ? nullptr : it->second;
+}
+
+// createCaptureRing(ringName, poolName, ringSize, nbMbufs, mbufSize) -> id
+Napi::Value CreateCaptureRing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env);
+  std::string ring_name = ArgString(info, 0, "ringName");
+  std::string pool_name = ArgString(info, 1, "poolName");
+  uint32_t ring_size = ArgU32(info, 2, "ringSize");
+  uint32_t nb_mbufs = ArgU32(info, 3, "nbMbufs");
+  uint32_t mbuf_size = ArgU32(info, 4, "mbufSize");
+  if (mbuf_size > UINT16_MAX || mbuf_size <= RTE_PKTMBUF_HEADROOM) {
+    Throw(env, "BAD_MBUF_SIZE", "mbuf-size must be between " + std::to_string(RTE_PKTMBUF_HEADROOM + 1) + " and 65535");
+  }
+  auto c = std::make_shared<CaptureRing>();
+  c->ring_name = ring_name;
+  c->pool_name = pool_name;
+  c->pool = rte_pktmbuf_pool_create_by_ops(pool_name.c_str(), nb_mbufs, kPoolCacheSize, 0, static_cast<uint16_t>(mbuf_size),
+                                           rte_socket_id(), kPoolOps);
+  if (c->pool == nullptr) {
+    int err = rte_errno;
+    Throw(env, err == EEXIST ? "POOL_EXISTS" : "POOL_CREATE_FAILED",
+          "cannot create mbuf pool " + pool_name + " (" + std::to_string(nb_mbufs) + " mbufs of " + std::to_string(mbuf_size) +
+              " bytes): " + rte_strerror(err),
+          err);
+  }
+  // Multi-producer/multi-consumer: rte_pdump_enable refuses single-ended rings
+  // even though exactly one worker consumes it.
+  c->ring = rte_ring_create(ring_name.c_str(), ring_size, rte_socket_id(), 0);
+  if (c->ring == nullptr) {
+    int err = rte_errno;
+    FreeResources(*c);
+    Throw(env, err == EEXIST ? "RING_EXISTS" : "RING_CREATE_FAILED",
+          "cannot create ring " + ring_name + " of size " + std::to_string(ring_size) + ": " + rte_strerror(err), err);
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  c->id = g_next_id++;
+  g_rings[c->id] = c;
+  return Napi::Number::New(env, c->id);
+}
+
+Napi::Value DestroyCaptureRing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = ArgU32(info, 0, "id");
+  std::shared_ptr<CaptureRing> c;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_rings.find(id);
+    if (it == g_rings.end()) return Napi::Boolean::New(env, false);  // already gone: teardown is idempotent
+    if (it->second->draining.load()) Throw(env, "RING_IN_USE", "ring " + it->second->ring_name + " is still being drained");
+    c = it->second;
+    g_rings.erase(it);
+  }
+  FreeResources(*c);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value CaptureRingInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto c = FindCaptureRing(ArgU32(info, 0, "id"));
+  if (!c) Throw(env, "NO_SUCH_RING", "unknown capture ring id");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ring", Napi::String::New(env, c->ring_name));
+  out.Set("pool", Napi::String::New(env, c->pool_name));
+  out.Set("ringCount", Napi::Number::New(env, c->ring ? rte_ring_count(c->ring) : 0));
+  out.Set("ringCapacity", Napi::Number::New(env, c->ring ? rte_ring_get_capacity(c->ring) : 0));
+  out.Set("poolAvailable", Napi::Number::New(env, c->pool ? rte_mempool_avail_count(c->pool) : 0));
+  out.Set("poolInUse", Napi::Number::New(env, c->pool ? rte_mempool_in_use_count(c->pool) : 0));
+  return out;
+}
+
+// Every memzone in the primary's shared memory, by name: used to find what
+// an earlier capture left behind and to check that nothing leaks.
+Napi::Value ListSharedObjects(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env);
+  struct Walk {
+    Napi::Env env;
+    Napi::Array arr;
+    uint32_t n;
+  } walk{env, Napi::Array::New(env), 0};
+  rte_memzone_walk(
+      [](const rte_memzone* mz, void* arg) {
+        auto* w = static_cast<Walk*>(arg);
+        Napi::Object o = Napi::Object::New(w->env);
+        o.Set("name", Napi::String::New(w->env, mz->name));
+        o.Set("len", Napi::Number::New(w->env, static_cast<double>(mz->len)));
+        w->arr.Set(w->n++, o);
+      },
+      &walk);
+  return walk.arr;
+}
+
+// freeStaleObject(kind: 'ring'|'pool', name): frees a ring or pool that a dead
+// capture process created. The caller must have disabled every callback that
+// could still point at it.
+Napi::Value FreeStaleObject(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env);
+  std::string kind = ArgString(info, 0, "kind");
+  std::string name = ArgString(info, 1, "name");
+  if (kind == "pool") {
+    rte_mempool* mp = rte_mempool_lookup(name.c_str());
+    if (mp == nullptr) return Napi::Boolean::New(env, false);
+    rte_mempool_free(mp);
+    return Napi::Boolean::New(env, true);
+  }
+  if (kind == "ring") {
+    rte_ring* r = rte_ring_lookup(name.c_str());
+    if (r == nullptr) return Napi::Boolean::New(env, false);
+    // Queued copies come from the dead process's pool, which is freed next.
+    rte_ring_free(r);
+    return Napi::Boolean::New(env, true);
+  }
+  Throw(env, "BAD_KIND", "kind must be 'ring' or 'pool'");
+}
+
+}  // namespace burstcap

@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace burstcap {
+// mergePcaps(inputs: string[], output: string) -> Promise<{ packets }>
+Napi::Value MergePcaps(const Napi::CallbackInfo& info);
+}  // namespace burstcap

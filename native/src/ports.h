@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace burstcap {
+Napi::Value ListPorts(const Napi::CallbackInfo& info);
+Napi::Value PortByName(const Napi::CallbackInfo& info);
+}  // namespace burstcap

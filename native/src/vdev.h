@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace burstcap {
+Napi::Value VdevCreate(const Napi::CallbackInfo& info);
+Napi::Value VdevRemove(const Napi::CallbackInfo& info);
+}  // namespace burstcap

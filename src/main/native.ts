@@ -1,0 +1,83 @@
+/**
+ * The addon, typed. Loaded once per thread (main and every worker); each
+ * load installs the factory that turns native failures into BurstcapError.
+ * JS never holds a pointer: capture rings are numeric ids.
+ */
+import path from 'node:path';
+import { BurstcapError } from './errors';
+
+export interface AttachResult { mainLcore: number; socket: number; tscHz: number }
+export interface ClockRef { tsc: bigint; ns: bigint; hz: bigint }
+export interface PortInfo {
+  port: number; name: string; driver: string; mac: string;
+  rxQueues: number; txQueues: number; socket: number; linkUp: boolean; linkSpeedMbps: number;
+}
+export interface PdumpCounters { accepted: number; filtered: number; nombuf: number; ringfull: number }
+export interface MempoolOpsAlignment { localBefore: string[]; primary: string[]; localAfter: string[]; changed: boolean }
+export interface DrainOptions { path?: string; vdevPort?: number; clock: ClockRef }
+export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number }
+export interface RingInfo { ring: string; pool: string; ringCount: number; ringCapacity: number; poolAvailable: number; poolInUse: number }
+
+export interface PcapFileWriter {
+  write(data: Buffer, tsNs: bigint, origlen?: number): void;
+  writeRepeated(data: Buffer, count: number, tsNs: bigint, stepNs: bigint): void;
+  close(): void;
+}
+
+export interface Native {
+  attach(args: string[], echoLog: boolean): AttachResult;
+  detach(): void;
+  reexec(runtimeDir: string): never;
+  primaryPid(configPath: string): number;
+  clockRef(): ClockRef;
+  ealLog(lines?: number, echo?: boolean): string;
+  version(): string;
+  alignMempoolOps(primaryPid: number): MempoolOpsAlignment;
+  localMempoolOps(): string[];
+  createCaptureRing(ringName: string, poolName: string, ringSize: number, nbMbufs: number, mbufSize: number): number;
+  destroyCaptureRing(id: number): boolean;
+  captureRingInfo(id: number): RingInfo;
+  listSharedObjects(): { name: string; len: number }[];
+  freeStaleObject(kind: 'ring' | 'pool', name: string): boolean;
+  pdumpReady(): boolean;
+  pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number): void;
+  pdumpDisable(port: number, queue: number, direction: 1 | 2 | 3): void;
+  pdumpPortStats(port: number): PdumpCounters;
+  pdumpQueueStats(port: number, queue: number, direction: 1 | 2): PdumpCounters;
+  listPorts(): PortInfo[];
+  portByName(name: string): number;
+  vdevCreate(name: string, args: string, ringId: number): number;
+  vdevRemove(name: string): boolean;
+  drain(ringId: number, options: DrainOptions, control: SharedArrayBuffer, quota?: SharedArrayBuffer): DrainResult;
+  mergePcaps(inputs: string[], output: string): Promise<{ packets: number }>;
+  telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
+  pinThread(cpu: number, name?: string): void;
+  threadInfo(): { tid: number; cpus: number[] };
+  PcapFileWriter: new (path: string) => PcapFileWriter;
+}
+
+const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'burstcap.node');
+const ADDON_PATH_FROM_SOURCE = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'burstcap.node');
+
+function load(): Native {
+  let addon: Native;
+  try {
+    addon = require(ADDON_PATH) as Native;
+  } catch {
+    try {
+      addon = require(ADDON_PATH_FROM_SOURCE) as Native;
+    } catch (err) {
+      throw new BurstcapError('ADDON_MISSING', `the native addon is not built (${(err as Error).message}); run 'npm run setup'`);
+    }
+  }
+  (addon as unknown as { setErrorFactory(f: (...a: unknown[]) => Error): void }).setErrorFactory(
+    (code: unknown, message: unknown, errno: unknown, detail: unknown) =>
+      new BurstcapError(String(code), String(message), {
+        errno: typeof errno === 'number' && errno !== 0 ? errno : undefined,
+        detail: typeof detail === 'string' && detail !== '' ? detail : undefined,
+      }),
+  );
+  return addon;
+}
+
+export const native: Native = load();
