@@ -34,6 +34,19 @@ constexpr uint64_t kIdleFlushNs = 100 * 1000 * 1000;
 // releases in TSC cycles: both are read correctly.
 constexpr uint64_t kNanosecondThreshold = 1000000000000000000ull;
 constexpr int kVdevTxRetries = 64;
+// A primary's own ns clock further than this from ours is wrong, not late:
+// DPDK 22.11's rte_pcapng starts its clock after the first burst's TSC
+// reading was taken, and the negative delta shifts every later stamp by
+// years. Then all rings shift back by one offset measured on the first copy.
+constexpr int64_t kMaxClockSkewNs = 60ll * 1000000000ll;
+constexpr int64_t kOffsetUndecided = INT64_MIN;
+
+// Slots shared by every worker of one capture (src/workers/control.ts).
+enum SharedSlot : size_t {
+  kQuota = 0,        // packets left for -c; -1 means no limit
+  kClockOffset = 1,  // ns added to the primary's stamps; kOffsetUndecided until the first copy
+  kSharedSlotCount = 2,
+};
 
 // Control block layout, shared with src/workers/drain.ts (DrainSlot there).
 enum Slot : size_t {
@@ -63,13 +76,33 @@ struct EnhancedPacketBlock {
 constexpr uint32_t kEpbType = 0x00000006;
 static_assert(sizeof(EnhancedPacketBlock) == 28, "pcapng EPB header is 28 bytes");
 
+uint64_t WallNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 struct Clock {
   uint64_t tsc = 0;
   uint64_t ns = 0;
   uint64_t hz = 0;
+  std::atomic<int64_t>* offset = nullptr;  // shared by all rings
+  int64_t cached = kOffsetUndecided;
 
-  uint64_t ToNs(uint64_t stamp) const {
-    if (stamp >= kNanosecondThreshold || hz == 0) return stamp;
+  uint64_t FixPrimaryNs(uint64_t stamp) {
+    if (cached == kOffsetUndecided) {
+      int64_t candidate = static_cast<int64_t>(WallNs() - stamp);
+      if (candidate < kMaxClockSkewNs && candidate > -kMaxClockSkewNs) candidate = 0;
+      int64_t expected = kOffsetUndecided;
+      offset->compare_exchange_strong(expected, candidate);
+      cached = offset->load();
+    }
+    return stamp + static_cast<uint64_t>(cached);
+  }
+
+  uint64_t ToNs(uint64_t stamp) {
+    if (stamp >= kNanosecondThreshold) return FixPrimaryNs(stamp);
+    if (hz == 0) return stamp;
     // Split to avoid overflowing 64 bits for captures longer than seconds.
     int64_t delta = static_cast<int64_t>(stamp - tsc);
     bool negative = delta < 0;
@@ -87,7 +120,7 @@ struct Packet {
 
 // Reads the block header in front of the copy. The header sits in the first
 // segment (rte_pktmbuf_prepend), the packet follows, chained if it is large.
-bool Unwrap(const rte_mbuf* m, const Clock& clock, Packet* out) {
+bool Unwrap(const rte_mbuf* m, Clock& clock, Packet* out) {
   if (m->data_len < sizeof(EnhancedPacketBlock)) return false;
   const auto* epb = rte_pktmbuf_mtod(m, const EnhancedPacketBlock*);
   if (epb->block_type != kEpbType || epb->capture_length > m->pkt_len - sizeof(EnhancedPacketBlock)) return false;
@@ -130,7 +163,6 @@ uint64_t NowNs() {
 
 // Takes up to `want` packets from the shared -c quota; -1 means no limit.
 unsigned TakeQuota(std::atomic<int64_t>* quota, unsigned want) {
-  if (quota == nullptr) return want;
   int64_t cur = quota->load(std::memory_order_relaxed);
   while (true) {
     if (cur < 0) return want;
@@ -140,26 +172,16 @@ unsigned TakeQuota(std::atomic<int64_t>* quota, unsigned want) {
   }
 }
 
+// The control block arrives as a BigInt64Array over a SharedArrayBuffer
+// (N-API cannot take a SharedArrayBuffer itself, but can take a view of one).
 std::atomic<int64_t>* SlotsOf(const Napi::Value& v, size_t min_slots, Napi::Env env) {
-  if (!v.IsArrayBuffer()) {
-    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "control must be a SharedArrayBuffer or BigInt64Array");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array) {
+    throw Napi::TypeError::New(env, "control must be a BigInt64Array over a SharedArrayBuffer");
   }
-  void* data = nullptr;
-  size_t len = 0;
-  if (v.IsArrayBuffer()) {
-    auto ab = v.As<Napi::ArrayBuffer>();
-    data = ab.Data();
-    len = ab.ByteLength();
-  } else {
-    auto ta = v.As<Napi::TypedArray>();
-    data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    len = ta.ByteLength();
-  }
-  if (len < min_slots * sizeof(int64_t) || reinterpret_cast<uintptr_t>(data) % alignof(int64_t) != 0) {
-    throw Napi::RangeError::New(env, "control buffer too small or misaligned");
-  }
+  auto view = v.As<Napi::BigInt64Array>();
+  if (view.ElementLength() < min_slots) throw Napi::RangeError::New(env, "control block too small");
   static_assert(sizeof(std::atomic<int64_t>) == sizeof(int64_t), "lock-free 64-bit atomics");
-  return static_cast<std::atomic<int64_t>*>(data);
+  return reinterpret_cast<std::atomic<int64_t>*>(view.Data());
 }
 
 uint64_t BigIntProp(const Napi::Object& o, const char* key) {
@@ -177,14 +199,15 @@ struct DrainingMark {
 
 }  // namespace
 
-// drain(ringId, { path?: string, vdevPort?: number, clock: {tsc,ns,hz} }, control, quota?)
+// drain(ringId, { path?: string, vdevPort?: number, clock: {tsc,ns,hz} }, control: BigInt64Array, shared: BigInt64Array)
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0, "ringId");
-  if (info.Length() < 3 || !info[1].IsObject()) throw Napi::TypeError::New(env, "drain(ringId, options, control[, quota])");
+  if (info.Length() < 4 || !info[1].IsObject()) throw Napi::TypeError::New(env, "drain(ringId, options, control, shared)");
   Napi::Object opts = info[1].As<Napi::Object>();
   std::atomic<int64_t>* slots = SlotsOf(info[2], kSlotCount, env);
-  std::atomic<int64_t>* quota = info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull() ? SlotsOf(info[3], 1, env) : nullptr;
+  std::atomic<int64_t>* shared = SlotsOf(info[3], kSharedSlotCount, env);
+  std::atomic<int64_t>* quota = &shared[kQuota];
 
   std::shared_ptr<CaptureRing> ring = FindCaptureRing(id);
   if (!ring) Throw(env, "NO_SUCH_RING", "unknown capture ring id " + std::to_string(id));
@@ -199,6 +222,7 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     clock.ns = BigIntProp(c, "ns");
     clock.hz = BigIntProp(c, "hz");
   }
+  clock.offset = &shared[kClockOffset];
   bool to_vdev = opts.Get("vdevPort").IsNumber();
   uint16_t vdev_port = to_vdev ? static_cast<uint16_t>(opts.Get("vdevPort").As<Napi::Number>().Uint32Value()) : 0;
   PcapWriter writer;

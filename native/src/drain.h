@@ -2,7 +2,7 @@
 #include <napi.h>
 
 namespace burstcap {
-// drain(ringId, options, control: SharedArrayBuffer, quota?: SharedArrayBuffer)
+// drain(ringId, options, control: BigInt64Array, shared: BigInt64Array), both over SharedArrayBuffers
 // Runs on a worker thread until told to stop; see drain.cc.
 Napi::Value Drain(const Napi::CallbackInfo& info);
 }  // namespace burstcap

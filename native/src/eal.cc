@@ -122,6 +122,11 @@ Napi::Value ReExec(const Napi::CallbackInfo& info) {
     }
   }
   if (args.empty()) Throw(env, "REEXEC_FAILED", "cannot read this process's command line");
+  // Node marks its stdio close-on-exec; the new image must keep them.
+  for (int fd = 0; fd <= 2; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
   char** argv = LeakedArgv(args);
   execv("/proc/self/exe", argv);
   Throw(env, "REEXEC_FAILED", std::string("execv failed: ") + strerror(errno), errno);

@@ -48,7 +48,7 @@ export interface Native {
   portByName(name: string): number;
   vdevCreate(name: string, args: string, ringId: number): number;
   vdevRemove(name: string): boolean;
-  drain(ringId: number, options: DrainOptions, control: SharedArrayBuffer, quota?: SharedArrayBuffer): DrainResult;
+  drain(ringId: number, options: DrainOptions, control: BigInt64Array, shared: BigInt64Array): DrainResult;
   mergePcaps(inputs: string[], output: string): Promise<{ packets: number }>;
   telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
   pinThread(cpu: number, name?: string): void;

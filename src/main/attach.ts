@@ -1,0 +1,105 @@
+/**
+ * Joining the primary as a secondary process. EAL can be initialised once per
+ * process, so everything that can be checked first is checked first.
+ */
+import { BurstcapError, runtimeError } from './errors';
+import { freeLcoreId, isLcoreOption } from './lcores';
+import { native, type ClockRef, type MempoolOpsAlignment } from './native';
+import { checkVersion, inspectPrimary, type PrimaryFacts } from './primary';
+import { runtimeDir } from './runtime-dir';
+
+/** How often a fresh process image may retry an attach that hit Node's own mappings. */
+const MAX_ATTACH_ATTEMPTS = 8;
+const ATTEMPT_ENV = 'BURSTCAP_ATTACH_ATTEMPT';
+
+export interface AttachOptions {
+  prefix: string;
+  /** CPU for burstcap's main lcore (its control thread). */
+  mainCpu: number;
+  /** EAL options from the user (the pdump command line); lcore options are replaced. */
+  extraEal?: readonly string[];
+  verbose?: boolean;
+  /** Only the CLI may replace its own process image to retry. */
+  allowReexec?: boolean;
+  /** Called with warnings that do not stop the capture. */
+  warn?: (message: string) => void;
+}
+
+export interface Attachment {
+  primary: PrimaryFacts;
+  lcoreId: number;
+  ealArgs: string[];
+  mempoolOps: MempoolOpsAlignment | undefined;
+  clock: ClockRef;
+  attempts: number;
+}
+
+const PDUMP_INIT_HINT =
+  'the primary never called rte_pdump_init(), so it cannot copy packets to a capture tool. ' +
+  'Add `rte_pdump_init();` to the application after rte_eal_init() and `rte_pdump_uninit();` before it exits, then restart it';
+
+/** User EAL options minus the ones burstcap must choose itself. */
+export function filterUserEal(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (isLcoreOption(a)) {
+      if (!a.includes('=') && /^(-l|-c|--lcores|--main-lcore|--master-lcore)$/.test(a)) i++;
+      continue;
+    }
+    if (/^--(proc-type|file-prefix)(=|$)/.test(a)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+export function ealArguments(prefix: string, lcoreId: number, mainCpu: number, extra: readonly string[]): string[] {
+  return [
+    'burstcap',
+    '--proc-type=secondary',
+    `--file-prefix=${prefix}`,
+    `--lcores=${lcoreId}@${mainCpu}`,
+    '--no-telemetry',
+    ...filterUserEal(extra),
+  ];
+}
+
+export function attach(opts: AttachOptions): Attachment {
+  const primary = inspectPrimary(opts.prefix);
+  checkVersion(primary);
+  const lcoreId = freeLcoreId(primary.lcores);
+  const ealArgs = ealArguments(opts.prefix, lcoreId, opts.mainCpu, opts.extraEal ?? []);
+  const attempts = Number(process.env[ATTEMPT_ENV] ?? '1');
+  try {
+    native.attach(ealArgs, opts.verbose ?? false);
+  } catch (err) {
+    if (err instanceof BurstcapError && err.code === 'EAL_ADDRESS_CONFLICT') {
+      if (opts.allowReexec && attempts < MAX_ATTACH_ATTEMPTS) {
+        process.env[ATTEMPT_ENV] = String(attempts + 1);
+        native.reexec(runtimeDir(opts.prefix));
+      }
+      throw runtimeError(
+        'EAL_ADDRESS_CONFLICT',
+        `could not map the primary's memory after ${attempts} attempt(s): this process already uses those addresses. ` +
+          'Start the primary with --base-virtaddr set to a free high address (e.g. 0x7000000000) and try again',
+        { detail: err.detail },
+      );
+    }
+    throw err;
+  }
+  delete process.env[ATTEMPT_ENV];
+  if (!native.pdumpReady()) throw runtimeError('PDUMP_NOT_INITIALISED', PDUMP_INIT_HINT);
+  let mempoolOps: MempoolOpsAlignment | undefined;
+  try {
+    mempoolOps = native.alignMempoolOps(primary.pid);
+  } catch (err) {
+    opts.warn?.(
+      `cannot check the primary's mempool ops order (${(err as Error).message}); if nothing is captured, ` +
+        'load the same mempool drivers in the same order (EAL -d) as the primary',
+    );
+  }
+  return { primary, lcoreId, ealArgs, mempoolOps, clock: native.clockRef(), attempts };
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * burstcap's command line. Exit status: 0 done, 2 bad usage (nothing was
+ * touched in the primary), 1 runtime failure. Errors are one line on stderr:
+ * `burstcap: error: <what happened and how to fix it>`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { runCaptureCommand } from './commands/capture';
+import { runDemoCommand } from './commands/demo';
+import { runListCommand } from './commands/list';
+import { parseCount, parseCpuList, parseDuration } from './cpu-list';
+import { isBurstcapError, usageError } from './errors';
+import { parsePdumpArgv } from './pdump-argv';
+import { parseTuple, type PdumpTuple } from './tuple';
+
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+const TUPLE_HELP = `
+Tuples (the --pdump syntax of dpdk-pdump):
+  (port=<id>|device_id=<name>),queue=<n|*>,rx-dev=<file|iface>,tx-dev=<file|iface>
+     [,ring-size=<pow2, default 16384>][,mbuf-size=<bytes, default 2176>]
+     [,total-num-mbufs=<1025-65535, default 65535>]
+  queue=*       one ring and one pinned worker per queue and direction; the file
+                still holds every packet of the port, merged in capture-time order
+  %q in a path  keeps one file per queue instead (rx-dev=/tmp/rx-q%q.pcap)
+  rx-dev = tx-dev   one file with both directions, in capture-time order
+  an interface name (e.g. veth0) sends the packets to that interface instead
+
+Files are pcap with nanosecond timestamps taken by the primary when it
+handled each packet; tcpdump, tshark and Wireshark read them.
+
+Examples:
+  burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
+  burstcap capture --file-prefix app1 -a 10 --json - \\
+      --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcap,tx-dev=/tmp/p0.pcap'
+  burstcap capture --pdump 'port=1,queue=%q,rx-dev=/tmp/rx-q%q.pcap' -c 100000
+`;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseWriter(value: string): 'native' | 'vdev' {
+  if (value !== 'native' && value !== 'vdev') throw usageError('BAD_WRITER', `--writer ${value}: choose native or vdev`);
+  return value;
+}
+
+function parseAutostop(value: string): number {
+  // dumpcap writes "-a duration:10"; plain seconds work too.
+  return parseDuration(value.startsWith('duration:') ? value.slice('duration:'.length) : value, '-a/--duration');
+}
+
+function buildProgram(): Command {
+  const program = new Command('burstcap')
+    .description('Capture packets from a running DPDK application (the primary) into pcap files, one pinned worker per port, queue and direction.')
+    .version(require('../../../package.json').version as string)
+    .showHelpAfterError('(add --help for usage)');
+
+  program
+    .command('capture')
+    .description('attach to a running primary and capture until Ctrl-C, -c or -a')
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
+    .option('-c, --count <packets>', 'stop after this many packets in total')
+    .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
+    .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
+    .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
+    .addOption(new Option('--writer <kind>', 'native: burstcap writes the files; vdev: net_pcap vdevs write them, like dpdk-pdump').default('native'))
+    .option('--eal <arg>', 'extra EAL argument for the secondary, e.g. --eal=-d --eal=<lib> (repeatable)', collect, [])
+    .option('-q, --quiet', 'no progress line')
+    .option('-v, --verbose', "show DPDK's own log")
+    .addHelpText('after', TUPLE_HELP)
+    .action(async (o: Record<string, unknown>) => {
+      const tuples = (o['pdump'] as string[]).map(parseTuple);
+      if (tuples.length === 0) throw usageError('NO_TUPLE', "nothing to capture: give at least one --pdump '<tuple>' (see burstcap capture --help)");
+      process.exitCode = await runCaptureCommand({
+        prefix: o['filePrefix'] as string,
+        tuples,
+        writer: parseWriter(o['writer'] as string),
+        count: o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count'),
+        durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
+        cpus: o['cpus'] === undefined ? undefined : parseCpuList(o['cpus'] as string),
+        json: o['json'] as string | undefined,
+        extraEal: o['eal'] as string[],
+        verbose: o['verbose'] as boolean | undefined,
+        quiet: o['quiet'] as boolean | undefined,
+      });
+    });
+
+  program
+    .command('pdump')
+    .description("dpdk-pdump's own command line: burstcap pdump <EAL args> -- --pdump '<tuple>' [...] [--multi]")
+    .argument('[args...]')
+    .helpOption(false)
+    .addHelpText('after', "\nExample:\n  burstcap pdump -l 1 --file-prefix rte -- --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap'\n(lcore options are replaced by a free lcore id; --multi is accepted: every ring has its own worker anyway)\n");
+
+  program
+    .command('list')
+    .description("list the primary's ports: id, name, driver, MAC, rx/tx queues, link")
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--json', 'print JSON')
+    .option('-v, --verbose', "show DPDK's own log")
+    .action((o: Record<string, unknown>) => {
+      process.exitCode = runListCommand({ prefix: o['filePrefix'] as string, json: Boolean(o['json']), verbose: o['verbose'] as boolean | undefined });
+    });
+
+  program
+    .command('demo')
+    .description('start a dpdk-testpmd primary replaying known packets on 2 queues, capture rx and tx, show the result')
+    .option('-a, --duration <seconds>', 'how long to capture', '3')
+    .option('--keep', 'keep the capture files (printed at the end)')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await runDemoCommand({ durationS: parseAutostop(o['duration'] as string), keep: Boolean(o['keep']) });
+    });
+
+  return program;
+}
+
+async function runPdump(args: string[]): Promise<number> {
+  const line = parsePdumpArgv(args);
+  const tuples: PdumpTuple[] = line.tuples;
+  return runCaptureCommand({ prefix: line.filePrefix, tuples, writer: 'native', extraEal: line.ealArgs });
+}
+
+function reportError(err: unknown): number {
+  if (isBurstcapError(err)) {
+    process.stderr.write(`burstcap: error: ${err.message}\n`);
+    if (err.detail && process.env['BURSTCAP_DEBUG']) process.stderr.write(err.detail);
+    return err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+  process.stderr.write(`burstcap: error: ${(err as Error).stack ?? String(err)}\n`);
+  return EXIT_FAILURE;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    if (argv[0] === 'pdump' && !argv.includes('--help') && !argv.includes('-h')) return await runPdump(argv.slice(1));
+    const program = buildProgram();
+    program.exitOverride();
+    program.configureOutput({ outputError: (str, write) => write(`burstcap: ${str.replace(/^error: /, 'error: ')}`) });
+    for (const c of program.commands) {
+      c.exitOverride();
+      c.configureOutput({ outputError: (str, write) => write(`burstcap: ${str}`) });
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => process.exit(reportError(err)),
+  );
+}

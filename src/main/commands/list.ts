@@ -1,0 +1,33 @@
+/** `burstcap list`: the primary's ports, as a capture would see them. */
+import { attach } from '../attach';
+import { native, type PortInfo } from '../native';
+
+export interface ListCommand { prefix: string; json: boolean; verbose?: boolean | undefined }
+
+export function formatPorts(ports: readonly PortInfo[]): string {
+  const header = ['port', 'name', 'driver', 'mac', 'rxq', 'txq', 'link'];
+  const rows = ports.map((p) => [
+    String(p.port),
+    p.name,
+    p.driver,
+    p.mac,
+    String(p.rxQueues),
+    String(p.txQueues),
+    p.linkUp ? `up ${p.linkSpeedMbps} Mbps` : 'down',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+}
+
+export function runListCommand(cmd: ListCommand): number {
+  const allowed = native.threadInfo().cpus;
+  attach({ prefix: cmd.prefix, mainCpu: allowed[0] ?? 0, verbose: cmd.verbose, allowReexec: true });
+  try {
+    const ports = native.listPorts();
+    process.stdout.write(cmd.json ? `${JSON.stringify(ports, null, 2)}\n` : formatPorts(ports));
+    return 0;
+  } finally {
+    native.detach();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * From tuples and the primary's ports to the capture layout: one ring (and
+ * one pool, one worker) per (port, queue, direction), and the outputs they
+ * feed. Pure: everything here is decided before anything is created.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { usageError } from './errors';
+import type { PortInfo } from './native';
+import type { PdumpTuple } from './tuple';
+
+export type Direction = 'rx' | 'tx';
+export type WriterKind = 'native' | 'vdev';
+
+/** Where one ring's packets go. */
+export type RingSink =
+  | { kind: 'file'; path: string }           // written by the worker itself
+  | { kind: 'vdev-file'; path: string }      // written by a net_pcap vdev (tx_pcap=)
+  | { kind: 'iface'; iface: string };        // sent to an interface by a net_pcap vdev (tx_iface=)
+
+export interface RingPlan {
+  index: number;
+  port: number;
+  portName: string;
+  queue: number;
+  direction: Direction;
+  ringSize: number;
+  nbMbufs: number;
+  mbufSize: number;
+  sink: RingSink;
+  /** The file users asked for (or the interface); several rings may feed one. */
+  output: string;
+}
+
+/** A file the user asked for and the per-ring parts merged into it at the end. */
+export interface OutputPlan {
+  path: string;
+  rings: number[];
+  /** Parts to merge; empty when a single ring writes the file directly. */
+  parts: string[];
+}
+
+export interface CapturePlan {
+  rings: RingPlan[];
+  outputs: OutputPlan[];
+  interfaces: string[];
+}
+
+export interface PlanOptions {
+  writer: WriterKind;
+  /** Distinguishes part files of concurrent captures. */
+  tag: string;
+  isInterface: (name: string) => boolean;
+}
+
+export const QUEUE_PLACEHOLDER = '%q';
+
+function resolvePort(tuple: PdumpTuple, ports: readonly PortInfo[]): PortInfo {
+  const found =
+    tuple.source.kind === 'port'
+      ? ports.find((p) => p.port === (tuple.source as { port: number }).port)
+      : ports.find((p) => p.name === (tuple.source as { deviceId: string }).deviceId);
+  if (found) return found;
+  const known = ports.length === 0 ? 'the primary has no ports' : `the primary has ${ports.map((p) => `port ${p.port} (${p.name})`).join(', ')}`;
+  const what = tuple.source.kind === 'port' ? `port=${tuple.source.port}` : `device_id=${tuple.source.deviceId}`;
+  throw usageError('NO_SUCH_PORT', `--pdump '${tuple.text}': ${what} does not exist: ${known}; see 'burstcap list'`);
+}
+
+function queuesOf(tuple: PdumpTuple, port: PortInfo, direction: Direction): number[] {
+  const count = direction === 'rx' ? port.rxQueues : port.txQueues;
+  if (tuple.queue === '*') {
+    if (count === 0) throw usageError('NO_QUEUES', `--pdump '${tuple.text}': port ${port.port} has no ${direction} queues configured`);
+    return Array.from({ length: count }, (_, q) => q);
+  }
+  if (tuple.queue >= count) {
+    throw usageError(
+      'NO_SUCH_QUEUE',
+      `--pdump '${tuple.text}': port ${port.port} has ${count} ${direction} queue(s) (0-${count - 1}), not queue ${tuple.queue}; use queue=* for all`,
+    );
+  }
+  return [tuple.queue];
+}
+
+export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInfo[], opts: PlanOptions): CapturePlan {
+  const rings: RingPlan[] = [];
+  const seen = new Map<string, string>();
+  for (const tuple of tuples) {
+    const port = resolvePort(tuple, ports);
+    for (const direction of ['rx', 'tx'] as const) {
+      const dev = direction === 'rx' ? tuple.rxDev : tuple.txDev;
+      if (dev === undefined) continue;
+      for (const queue of queuesOf(tuple, port, direction)) {
+        const key = `${port.port}/${queue}/${direction}`;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          throw usageError(
+            'DUPLICATE_CAPTURE',
+            `port ${port.port} queue ${queue} ${direction} is captured twice (--pdump '${earlier}' and --pdump '${tuple.text}'); a queue can feed one output`,
+          );
+        }
+        seen.set(key, tuple.text);
+        const iface = opts.isInterface(dev);
+        const output = iface ? dev : path.resolve(dev.split(QUEUE_PLACEHOLDER).join(String(queue)));
+        const sink: RingSink = iface
+          ? { kind: 'iface', iface: dev }
+          : opts.writer === 'vdev'
+            ? { kind: 'vdev-file', path: output }
+            : { kind: 'file', path: output };
+        rings.push({
+          index: rings.length,
+          port: port.port,
+          portName: port.name,
+          queue,
+          direction,
+          ringSize: tuple.ringSize,
+          nbMbufs: tuple.totalNumMbufs,
+          mbufSize: tuple.mbufSize,
+          sink,
+          output,
+        });
+      }
+    }
+  }
+
+  // Rings that feed the same file write parts, merged by timestamp at the end.
+  const outputs: OutputPlan[] = [];
+  const byFile = new Map<string, RingPlan[]>();
+  for (const r of rings) {
+    if (r.sink.kind === 'iface') continue;
+    const list = byFile.get(r.output) ?? [];
+    list.push(r);
+    byFile.set(r.output, list);
+  }
+  for (const [file, list] of byFile) {
+    if (list.length === 1) {
+      outputs.push({ path: file, rings: [list[0]!.index], parts: [] });
+      continue;
+    }
+    const parts: string[] = [];
+    for (const r of list) {
+      const part = path.join(path.dirname(file), `.${path.basename(file)}.${opts.tag}.p${r.port}q${r.queue}${r.direction}.part`);
+      parts.push(part);
+      r.sink = { ...r.sink, path: part } as RingSink;
+    }
+    outputs.push({ path: file, rings: list.map((r) => r.index), parts });
+  }
+  const interfaces = [...new Set(rings.filter((r) => r.sink.kind === 'iface').map((r) => r.output))];
+  return { rings, outputs, interfaces };
+}
+
+/** Output directories must exist and be writable: found before the primary is touched. */
+export function checkOutputs(plan: CapturePlan): void {
+  for (const out of plan.outputs) {
+    const dir = path.dirname(out.path);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(dir);
+    } catch {
+      throw usageError('OUTPUT_DIR_MISSING', `cannot write ${out.path}: directory ${dir} does not exist; create it first (mkdir -p ${dir})`);
+    }
+    if (!stat.isDirectory()) throw usageError('OUTPUT_DIR_MISSING', `cannot write ${out.path}: ${dir} is not a directory`);
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      throw usageError('OUTPUT_DIR_NOT_WRITABLE', `cannot write ${out.path}: no write permission on ${dir}`);
+    }
+    try {
+      if (fs.statSync(out.path).isDirectory()) throw usageError('OUTPUT_IS_DIRECTORY', `cannot write ${out.path}: it is a directory; name a file`);
+    } catch (err) {
+      if ((err as { kind?: string }).kind === 'usage') throw err;
+    }
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * A capture session owns everything burstcap creates in the primary: rings,
+ * pools, vdevs, callbacks, and the workers that drain them. It creates them
+ * in one order and removes them in the reverse order, whatever ends it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { Control, newSharedBlock } from '../workers/control';
+import { attach, type Attachment } from './attach';
+import { native, type PdumpCounters } from './native';
+import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { isAlive } from './runtime-dir';
+import { Teardown } from './teardown';
+import type { PdumpTuple } from './tuple';
+import { DrainWorkers, type WorkerSpec } from './workers';
+
+/** rte_pdump_disable does not wait for callbacks already running in the primary (22.11). */
+const CALLBACK_GRACE_MS = 50;
+const POLL_MS = 100;
+const PROGRESS_MS = 1000;
+const WORKER_START_TIMEOUT_MS = 15_000;
+/** 0 asks the primary for whole packets, however long (jumbo frames included). */
+const FULL_SNAPLEN = 0;
+const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
+
+export type StopReason = 'signal' | 'count' | 'duration' | 'primary-exited' | 'write-error' | 'worker-failed';
+
+export interface CaptureOptions {
+  prefix: string;
+  tuples: readonly PdumpTuple[];
+  writer: WriterKind;
+  count?: number | undefined;
+  durationS?: number | undefined;
+  cpus?: readonly number[] | undefined;
+  extraEal?: readonly string[] | undefined;
+  verbose?: boolean | undefined;
+  allowReexec?: boolean | undefined;
+  onEvent?: ((event: CaptureEvent) => void) | undefined;
+}
+
+export type CaptureEvent =
+  | { type: 'warning'; message: string }
+  | { type: 'started'; rings: RingStatus[]; prefix: string; pid: number; lcoreId: number }
+  | { type: 'progress'; elapsedS: number; packets: number; bytes: number; dropped: number }
+  | { type: 'stopping'; reason: StopReason };
+
+export interface RingStatus {
+  port: number;
+  portName: string;
+  queue: number;
+  direction: 'rx' | 'tx';
+  output: string;
+  cpu: number;
+  tid: number;
+}
+
+export interface OutputSummary {
+  port: number;
+  queue: number;
+  direction: 'rx' | 'tx';
+  file: string;
+  packets: number;
+  bytes: number;
+  ringfull: number;
+  nombuf: number;
+}
+
+export interface PortSummary extends PdumpCounters { port: number }
+
+export interface CaptureSummary {
+  elapsed_s: number;
+  packets: number;
+  bytes: number;
+  dropped: number;
+  stop_reason: StopReason;
+  outputs: OutputSummary[];
+  ports: PortSummary[];
+  files: { file: string; packets: number }[];
+  errors: string[];
+}
+
+function isInterface(name: string): boolean {
+  return !name.includes('/') && Object.prototype.hasOwnProperty.call(os.networkInterfaces(), name);
+}
+
+/** CPUs for the workers: those the primary's lcores do not poll on, when there are any. */
+export function chooseCpus(allowed: readonly number[], primaryLcores: Map<number, number[]>, explicit?: readonly number[]): number[] {
+  if (explicit && explicit.length > 0) return [...explicit];
+  const busy = new Set([...primaryLcores.values()].flat());
+  const free = allowed.filter((c) => !busy.has(c));
+  return free.length > 0 ? free : [...allowed];
+}
+
+export class CaptureSession {
+  readonly #opts: CaptureOptions;
+  readonly #teardown = new Teardown();
+  #stopReason: StopReason | undefined;
+  #abort = false;
+  #wake: (() => void) | undefined;
+
+  constructor(opts: CaptureOptions) {
+    this.#opts = opts;
+  }
+
+  /** Ends the capture; a second request stops without emptying the rings. */
+  requestStop(reason: StopReason): void {
+    if (this.#stopReason !== undefined) this.#abort = true;
+    this.#stopReason ??= reason;
+    this.#wake?.();
+  }
+
+  #emit(event: CaptureEvent): void {
+    this.#opts.onEvent?.(event);
+  }
+
+  async run(): Promise<CaptureSummary> {
+    try {
+      return await this.#run();
+    } finally {
+      // Whatever happened, nothing created in the primary outlives the session.
+      await this.#teardown.run();
+    }
+  }
+
+  async #run(): Promise<CaptureSummary> {
+    const opts = this.#opts;
+    const allowed = native.threadInfo().cpus;
+    const warn = (message: string): void => this.#emit({ type: 'warning', message });
+    const attachment = attach({
+      prefix: opts.prefix,
+      mainCpu: opts.cpus?.[0] ?? allowed[0] ?? 0,
+      extraEal: opts.extraEal,
+      verbose: opts.verbose,
+      allowReexec: opts.allowReexec,
+      warn,
+    });
+    this.#teardown.push('detach from the primary', () => native.detach());
+    const attached = this.#teardown.mark();
+    const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus);
+
+    const plan = buildPlan(opts.tuples, native.listPorts(), { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
+    checkOutputs(plan);
+    const rings = this.#createRings(plan);
+    const vdevPorts = this.#createVdevs(plan, rings);
+    const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);
+    await workers.waitStarted(WORKER_START_TIMEOUT_MS);
+    const stopCallbacks = this.#teardown.mark();
+    this.#enableCallbacks(plan, rings, attachment.primary.pid);
+
+    const started = Date.now();
+    this.#emit({
+      type: 'started',
+      prefix: opts.prefix,
+      pid: attachment.primary.pid,
+      lcoreId: attachment.lcoreId,
+      rings: plan.rings.map((r, i) => {
+        const c = workers.counters(i);
+        return { port: r.port, portName: r.portName, queue: r.queue, direction: r.direction, output: r.output, cpu: c.cpu, tid: c.tid };
+      }),
+    });
+
+    await this.#waitForStop(plan, workers, attachment, started);
+    const reason = this.#stopReason!;
+    this.#emit({ type: 'stopping', reason });
+
+    // Stop the copies first, give callbacks in flight time to finish, then
+    // let every worker empty its ring: nothing the primary copied is lost.
+    await this.#teardown.unwindTo(stopCallbacks);
+    await new Promise((r) => setTimeout(r, CALLBACK_GRACE_MS));
+    const outcomes = await workers.finish(this.#abort ? Control.Abort : Control.Finish);
+    const elapsedS = (Date.now() - started) / 1000;
+
+    const errors: string[] = [];
+    const outputs: OutputSummary[] = plan.rings.map((r, i) => {
+      const o = outcomes[i]!;
+      if (!o.ok) errors.push(o.message);
+      const counters = workers.counters(i);
+      const q = this.#queueStats(r);
+      return {
+        port: r.port,
+        queue: r.queue,
+        direction: r.direction,
+        file: r.output,
+        packets: o.ok ? o.result.packets : counters.packets,
+        bytes: o.ok ? o.result.bytes : counters.bytes,
+        ringfull: q.ringfull,
+        nombuf: q.nombuf,
+      };
+    });
+    const ports = [...new Set(plan.rings.map((r) => r.port))].map((port) => this.#portStats(port));
+    await this.#teardown.unwindTo(attached); // workers, vdevs, rings: the files are complete after this
+    const files = await this.#mergeOutputs(plan, outputs, errors);
+    const packets = outputs.reduce((s, o) => s + o.packets, 0);
+    const bytes = outputs.reduce((s, o) => s + o.bytes, 0);
+    const dropped = outputs.reduce((s, o) => s + o.ringfull + o.nombuf, 0);
+    return { elapsed_s: elapsedS, packets, bytes, dropped, stop_reason: reason, outputs, ports, files, errors };
+  }
+
+  #createRings(plan: CapturePlan): number[] {
+    const tag = `bc${process.pid}`;
+    return plan.rings.map((r) => {
+      const id = native.createCaptureRing(`${tag}r${r.index}`, `${tag}p${r.index}`, r.ringSize, r.nbMbufs, r.mbufSize);
+      this.#teardown.push(`free ring ${tag}r${r.index}`, () => native.destroyCaptureRing(id));
+      return id;
+    });
+  }
+
+  #createVdevs(plan: CapturePlan, rings: readonly number[]): (number | undefined)[] {
+    return plan.rings.map((r, i) => {
+      if (r.sink.kind === 'file') return undefined;
+      const name = `net_pcap_bc${process.pid}_${r.index}`;
+      const args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
+      const port = native.vdevCreate(name, args, rings[i]!);
+      this.#teardown.push(`remove vdev ${name}`, () => native.vdevRemove(name));
+      return port;
+    });
+  }
+
+  #startWorkers(plan: CapturePlan, rings: readonly number[], vdevPorts: readonly (number | undefined)[], cpus: readonly number[], a: Attachment): DrainWorkers {
+    const specs: WorkerSpec[] = plan.rings.map((r, i) => {
+      const spec: WorkerSpec = { ringId: rings[i]!, cpu: cpus[i % cpus.length]!, threadName: `bc p${r.port}q${r.queue}${r.direction}` };
+      if (r.sink.kind === 'file') spec.path = r.sink.path;
+      else spec.vdevPort = vdevPorts[i]!;
+      return spec;
+    });
+    const workers = DrainWorkers.start(specs, a.clock, newSharedBlock(this.#opts.count));
+    this.#teardown.push('stop drain workers', () => workers.close());
+    return workers;
+  }
+
+  #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number): void {
+    plan.rings.forEach((r, i) => {
+      native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, FULL_SNAPLEN);
+      this.#teardown.push(`disable capture on port ${r.port} queue ${r.queue} ${r.direction}`, () => {
+        // A dead primary cannot answer; its callbacks died with it.
+        if (isAlive(primaryPid)) native.pdumpDisable(r.port, r.queue, DIRECTION_FLAG[r.direction]);
+      });
+    });
+  }
+
+  #queueStats(r: RingPlan): PdumpCounters {
+    try {
+      return native.pdumpQueueStats(r.port, r.queue, DIRECTION_FLAG[r.direction]);
+    } catch {
+      return { accepted: 0, filtered: 0, nombuf: 0, ringfull: 0 };
+    }
+  }
+
+  #portStats(port: number): PortSummary {
+    try {
+      return { port, ...native.pdumpPortStats(port) };
+    } catch {
+      return { port, accepted: 0, filtered: 0, nombuf: 0, ringfull: 0 };
+    }
+  }
+
+  async #waitForStop(plan: CapturePlan, workers: DrainWorkers, a: Attachment, started: number): Promise<void> {
+    const opts = this.#opts;
+    let lastProgress = started;
+    while (this.#stopReason === undefined) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, POLL_MS);
+      });
+      this.#wake = undefined;
+      if (this.#stopReason !== undefined) break;
+      const now = Date.now();
+      const failure = workers.firstFailure();
+      if (failure) {
+        this.requestStop(failure.code === 'WRITE_FAILED' ? 'write-error' : 'worker-failed');
+        break;
+      }
+      if (!isAlive(a.primary.pid)) {
+        this.requestStop('primary-exited');
+        break;
+      }
+      let packets = 0;
+      let bytes = 0;
+      for (let i = 0; i < workers.size; i++) {
+        const c = workers.counters(i);
+        packets += c.packets;
+        bytes += c.bytes;
+      }
+      if (opts.count !== undefined && packets >= opts.count) {
+        this.requestStop('count');
+        break;
+      }
+      if (opts.durationS !== undefined && now - started >= opts.durationS * 1000) {
+        this.requestStop('duration');
+        break;
+      }
+      if (now - lastProgress >= PROGRESS_MS) {
+        lastProgress = now;
+        const dropped = plan.rings.reduce((s, r) => {
+          const q = this.#queueStats(r);
+          return s + q.ringfull + q.nombuf;
+        }, 0);
+        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets, bytes, dropped });
+      }
+    }
+  }
+
+  async #mergeOutputs(plan: CapturePlan, outputs: OutputSummary[], errors: string[]): Promise<{ file: string; packets: number }[]> {
+    const files: { file: string; packets: number }[] = [];
+    for (const out of plan.outputs) {
+      if (out.parts.length === 0) {
+        files.push({ file: out.path, packets: out.rings.reduce((s, i) => s + outputs[i]!.packets, 0) });
+        continue;
+      }
+      try {
+        const merged = await native.mergePcaps(out.parts, out.path);
+        for (const part of out.parts) fs.rmSync(part, { force: true });
+        files.push({ file: out.path, packets: merged.packets });
+      } catch (err) {
+        errors.push(`${(err as Error).message}; the per-queue parts are kept next to ${out.path}`);
+      }
+    }
+    return files;
+  }
+}
+
+export function exitCodeFor(summary: CaptureSummary): number {
+  const failed = summary.stop_reason === 'primary-exited' || summary.stop_reason === 'write-error' || summary.stop_reason === 'worker-failed';
+  return failed || summary.errors.length > 0 ? 1 : 0;
+}

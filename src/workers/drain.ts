@@ -1,0 +1,42 @@
+/**
+ * One piscina task per ring, for the whole capture: pin this thread, then
+ * hand it to the native drain loop until the main thread says stop.
+ */
+import { BurstcapError } from '../main/errors';
+import { native, type ClockRef, type DrainResult } from '../main/native';
+import { Slot } from './control';
+
+export interface DrainTask {
+  ringId: number;
+  cpu: number;
+  /** Thread name shown by top -H and ps -L, e.g. "bc p0q1 rx". */
+  threadName: string;
+  control: SharedArrayBuffer;
+  /** Capture-wide slots: the -c budget and the clock correction. */
+  shared: SharedArrayBuffer;
+  path: string | undefined;
+  vdevPort: number | undefined;
+  clock: ClockRef;
+}
+
+/** Errors cross the thread boundary as data so their code survives cloning. */
+export type DrainOutcome =
+  | { ok: true; result: DrainResult }
+  | { ok: false; code: string; message: string; errno: number | undefined };
+
+export default function drain(task: DrainTask): DrainOutcome {
+  const slots = new BigInt64Array(task.control);
+  try {
+    native.pinThread(task.cpu, task.threadName);
+    const self = native.threadInfo();
+    Atomics.store(slots, Slot.Tid, BigInt(self.tid));
+    Atomics.store(slots, Slot.Cpu, BigInt(task.cpu));
+    Atomics.store(slots, Slot.Started, 1n);
+    const options = task.vdevPort !== undefined ? { vdevPort: task.vdevPort, clock: task.clock } : { path: task.path!, clock: task.clock };
+    return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
+  } catch (err) {
+    Atomics.store(slots, Slot.Started, 1n);
+    const e = err as BurstcapError;
+    return { ok: false, code: e.code ?? 'WORKER_FAILED', message: e.message, errno: e.errno };
+  }
+}
