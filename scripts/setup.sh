@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Brings a Debian machine (as root) to the point where burstcap runs and its
+# tests pass: system packages, hugepages, npm dependencies, the native addon
+# and the TypeScript build. Idempotent: each step runs only when needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------
+APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libpcap-dev tcpdump tshark pkg-config build-essential iproute2 coreutils util-linux)
+missing=()
+command -v dpdk-testpmd >/dev/null || missing+=(dpdk)
+command -v dpdk-pdump >/dev/null || missing+=(dpdk)
+pkg-config --exists libdpdk 2>/dev/null || missing+=(libdpdk-dev dpdk-dev pkg-config)
+[ -e /usr/include/pcap/pcap.h ] || missing+=(libpcap-dev)
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v tshark >/dev/null || missing+=(tshark)
+command -v capinfos >/dev/null || missing+=(tshark)
+command -v g++ >/dev/null || missing+=(build-essential)
+command -v cc >/dev/null || missing+=(build-essential)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v stdbuf >/dev/null || missing+=(coreutils)
+command -v setpriv >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing packages (${missing[*]}): run this as root, or: apt-get install ${APT_PACKAGES[*]}"
+    exit 1
+  fi
+  log "installing ${APT_PACKAGES[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+fi
+
+# --- hugepages -------------------------------------------------------------
+# Each capture ring has its own pool (65535 mbufs, ~160 MB by default) and the
+# tests run primaries beside it: 4 GiB of 2 MiB pages leaves room for both.
+WANT_PAGES=${BURSTCAP_HUGEPAGES:-2048}
+have=$(awk '/^HugePages_Total:/ {print $2}' /proc/meminfo)
+if [ "${have:-0}" -lt "$WANT_PAGES" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    log "reserving $WANT_PAGES hugepages of 2 MiB"
+    echo "$WANT_PAGES" > /proc/sys/vm/nr_hugepages
+  else
+    log "only ${have:-0} hugepages reserved; as root: echo $WANT_PAGES > /proc/sys/vm/nr_hugepages"
+  fi
+fi
+if ! mountpoint -q /dev/hugepages 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs nodev /dev/hugepages
+  else
+    log "/dev/hugepages is not mounted; as root: mount -t hugetlbfs nodev /dev/hugepages"
+  fi
+fi
+
+# --- npm dependencies ------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- native addon ----------------------------------------------------------
+ADDON=native/build/Release/burstcap.node
+if [ ! -f "$ADDON" ] || [ -n "$(find native/src native/binding.gyp -newer "$ADDON" -print -quit)" ]; then
+  log "building the native addon"
+  npx node-gyp rebuild --nodedir=/usr --directory=native --loglevel=error >/dev/null
+fi
+
+# --- TypeScript --------------------------------------------------------------
+if [ ! -f dist/src/main/cli.js ] || [ -n "$(find src bench tsconfig.json package.json -newer dist/src/main/cli.js -print -quit 2>/dev/null)" ]; then
+  log "compiling TypeScript"
+  rm -rf dist
+  npx tsc -p tsconfig.json
+fi
