@@ -1,12 +1,17 @@
 #include "capture_ring.h"
 
+#include <rte_eal_memconfig.h>
 #include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_tailq.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 #include <unistd.h>
 
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "eal.h"
 #include "errors.h"
@@ -135,6 +140,59 @@ Napi::Value ListSharedObjects(const Napi::CallbackInfo& info) {
   return walk.arr;
 }
 
+// A pool made by another process cannot go through rte_mempool_free(): its
+// memory chunks carry free callbacks that are addresses in the creator's
+// image, and its ops index means something else here unless the two
+// processes agree on the ops order. So undo it piece by piece, with names
+// and shared structures only: unlink it from the shared pool list, free the
+// ring that holds its free objects, then every memzone named after it.
+bool FreeForeignPool(const std::string& name) {
+  rte_mempool* mp = rte_mempool_lookup(name.c_str());
+  if (mp == nullptr) return false;
+  rte_tailq_head* head = rte_eal_tailq_lookup("RTE_MEMPOOL");
+  rte_tailq_entry* found = nullptr;
+  if (head != nullptr) {
+    rte_mcfg_tailq_write_lock();
+    rte_tailq_entry* te = nullptr;
+    TAILQ_FOREACH(te, &head->tailq_head, next) {
+      if (te->data == mp) {
+        found = te;
+        break;
+      }
+    }
+    if (found != nullptr) TAILQ_REMOVE(&head->tailq_head, found, next);
+    rte_mcfg_tailq_write_unlock();
+  }
+  rte_free(found);
+  // One header per populated memory chunk, allocated from the shared heap.
+  while (rte_mempool_memhdr* hdr = STAILQ_FIRST(&mp->mem_list)) {
+    STAILQ_REMOVE_HEAD(&mp->mem_list, next);
+    rte_free(hdr);
+  }
+  // Ring-based pools keep their free objects in a ring named MP_<pool>.
+  if (rte_ring* r = rte_ring_lookup((std::string(RTE_MEMPOOL_MZ_PREFIX) + name).c_str())) rte_ring_free(r);
+  std::string header = std::string(RTE_MEMPOOL_MZ_PREFIX) + name;
+  std::vector<std::string> zones;
+  std::pair<std::string, std::vector<std::string>*> ctx(header, &zones);
+  rte_memzone_walk(
+      [](const rte_memzone* mz, void* arg) {
+        auto* z = static_cast<std::pair<std::string, std::vector<std::string>*>*>(arg);
+        std::string n = mz->name;
+        // The header zone MP_<pool> and its chunks MP_<pool>_<n>.
+        if (n == z->first || (n.rfind(z->first + "_", 0) == 0 && n.find_first_not_of("0123456789", z->first.size() + 1) == std::string::npos)) {
+          z->second->push_back(n);
+        }
+      },
+      &ctx);
+  // The header zone holds the pool struct itself: free it last.
+  for (auto it = zones.rbegin(); it != zones.rend(); ++it) {
+    if (*it == header) continue;
+    if (const rte_memzone* mz = rte_memzone_lookup(it->c_str())) rte_memzone_free(mz);
+  }
+  if (const rte_memzone* mz = rte_memzone_lookup(header.c_str())) rte_memzone_free(mz);
+  return true;
+}
+
 // freeStaleObject(kind: 'ring'|'pool', name): frees a ring or pool that a dead
 // capture process created. The caller must have disabled every callback that
 // could still point at it.
@@ -143,12 +201,7 @@ Napi::Value FreeStaleObject(const Napi::CallbackInfo& info) {
   RequireEal(env);
   std::string kind = ArgString(info, 0, "kind");
   std::string name = ArgString(info, 1, "name");
-  if (kind == "pool") {
-    rte_mempool* mp = rte_mempool_lookup(name.c_str());
-    if (mp == nullptr) return Napi::Boolean::New(env, false);
-    rte_mempool_free(mp);
-    return Napi::Boolean::New(env, true);
-  }
+  if (kind == "pool") return Napi::Boolean::New(env, FreeForeignPool(name));
   if (kind == "ring") {
     rte_ring* r = rte_ring_lookup(name.c_str());
     if (r == nullptr) return Napi::Boolean::New(env, false);

@@ -6,6 +6,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_service_component.h>
 #include <rte_version.h>
 #include <sched.h>
 #include <string.h>
@@ -84,6 +85,11 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
     Throw(env, "EAL_INIT_FAILED", std::string("rte_eal_init failed: ") + rte_strerror(err), err, log);
   }
   g_state.store(1);
+  // Every secondary allocates EAL's service-core tables (~150 KB) in the
+  // primary's shared heap and frees them only in rte_eal_cleanup(): a killed
+  // capture would leak them for the primary's lifetime. burstcap runs no
+  // service cores, so it gives them back at once.
+  rte_service_finalize();
   Napi::Object out = Napi::Object::New(env);
   out.Set("mainLcore", Napi::Number::New(env, rte_get_main_lcore()));
   out.Set("socket", Napi::Number::New(env, rte_socket_id()));

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { runCaptureCommand } from './commands/capture';
+import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
 import { runListCommand } from './commands/list';
 import { parseCount, parseCpuList, parseDuration } from './cpu-list';
@@ -103,6 +104,16 @@ function buildProgram(): Command {
     .option('-v, --verbose', "show DPDK's own log")
     .action((o: Record<string, unknown>) => {
       process.exitCode = runListCommand({ prefix: o['filePrefix'] as string, json: Boolean(o['json']), verbose: o['verbose'] as boolean | undefined });
+    });
+
+  program
+    .command('cleanup')
+    .description('remove callbacks, rings, pools and vdevs that killed captures (burstcap, dpdk-pdump, dpdk-dumpcap) left in the primary')
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--json', 'print JSON')
+    .option('-v, --verbose', "show DPDK's own log")
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await runCleanupCommand({ prefix: o['filePrefix'] as string, json: Boolean(o['json']), verbose: o['verbose'] as boolean | undefined });
     });
 
   program

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
+import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type PdumpCounters } from './native';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
 import { isAlive } from './runtime-dir';
@@ -137,6 +138,7 @@ export class CaptureSession {
     this.#teardown.push('detach from the primary', () => native.detach());
     const attached = this.#teardown.mark();
     const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus);
+    for (const line of describeCleanup(await cleanupLeftovers(opts.prefix))) warn(line);
 
     const plan = buildPlan(opts.tuples, native.listPorts(), { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
     checkOutputs(plan);
