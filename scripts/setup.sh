@@ -61,16 +61,21 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# --- builds ----------------------------------------------------------------
+# Concurrent runs (parallel test processes, a second terminal) build once.
+exec 9>node_modules/.burstcap-setup.lock
+flock 9
+
 # --- native addon ----------------------------------------------------------
 ADDON=native/build/Release/burstcap.node
 if [ ! -f "$ADDON" ] || [ -n "$(find native/src native/binding.gyp -newer "$ADDON" -print -quit)" ]; then
   log "building the native addon"
-  npx node-gyp rebuild --nodedir=/usr --directory=native --loglevel=error >/dev/null
+  [ -f native/build/Makefile ] || npx node-gyp configure --nodedir=/usr --directory=native --loglevel=error >/dev/null
+  npx node-gyp build --directory=native --loglevel=error >/dev/null
 fi
 
 # --- TypeScript --------------------------------------------------------------
 if [ ! -f dist/src/main/cli.js ] || [ -n "$(find src bench tsconfig.json package.json -newer dist/src/main/cli.js -print -quit 2>/dev/null)" ]; then
   log "compiling TypeScript"
-  rm -rf dist
   npx tsc -p tsconfig.json
 fi

@@ -147,7 +147,11 @@ Napi::Value ListSharedObjects(const Napi::CallbackInfo& info) {
 // and shared structures only: unlink it from the shared pool list, free the
 // ring that holds its free objects, then every memzone named after it.
 bool FreeForeignPool(const std::string& name) {
-  rte_mempool* mp = rte_mempool_lookup(name.c_str());
+  std::string header = std::string(RTE_MEMPOOL_MZ_PREFIX) + name;
+  // The pool struct sits at the start of its header memzone; going through the
+  // memzone also finds a pool already unlinked from the list by a failed free.
+  const rte_memzone* header_mz = rte_memzone_lookup(header.c_str());
+  rte_mempool* mp = header_mz != nullptr ? static_cast<rte_mempool*>(header_mz->addr) : rte_mempool_lookup(name.c_str());
   if (mp == nullptr) return false;
   rte_tailq_head* head = rte_eal_tailq_lookup("RTE_MEMPOOL");
   rte_tailq_entry* found = nullptr;
@@ -170,8 +174,7 @@ bool FreeForeignPool(const std::string& name) {
     rte_free(hdr);
   }
   // Ring-based pools keep their free objects in a ring named MP_<pool>.
-  if (rte_ring* r = rte_ring_lookup((std::string(RTE_MEMPOOL_MZ_PREFIX) + name).c_str())) rte_ring_free(r);
-  std::string header = std::string(RTE_MEMPOOL_MZ_PREFIX) + name;
+  if (rte_ring* r = rte_ring_lookup(header.c_str())) rte_ring_free(r);
   std::vector<std::string> zones;
   std::pair<std::string, std::vector<std::string>*> ctx(header, &zones);
   rte_memzone_walk(

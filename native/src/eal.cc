@@ -74,8 +74,21 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   bool have_saved = sched_getaffinity(0, sizeof(saved), &saved) == 0;
 
   char** argv = LeakedArgv(args);
+  // rte_eal_init_alert() also prints to stderr directly; the same words are in
+  // the log stream, which errors carry. Quiet unless the user asked for it.
+  int saved_stderr = -1;
+  if (!echo) {
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    saved_stderr = dup(STDERR_FILENO);
+    if (devnull >= 0 && saved_stderr >= 0) dup2(devnull, STDERR_FILENO);
+    if (devnull >= 0) close(devnull);
+  }
   int ret = rte_eal_init(static_cast<int>(args.size()), argv);
   int err = rte_errno;
+  if (saved_stderr >= 0) {
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+  }
   if (have_saved) sched_setaffinity(0, sizeof(saved), &saved);
   if (ret < 0) {
     std::string log = EalLogTail(kLogLinesInErrors);

@@ -5,9 +5,11 @@
  * `burstcap: error: <what happened and how to fix it>`.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { benchCommandFrom, runBenchCommand } from './commands/bench';
 import { runCaptureCommand } from './commands/capture';
 import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
+import { runDoctorCommand } from './commands/doctor';
 import { runListCommand } from './commands/list';
 import { parseCount, parseCpuList, parseDuration } from './cpu-list';
 import { isBurstcapError, usageError } from './errors';
@@ -117,12 +119,37 @@ function buildProgram(): Command {
     });
 
   program
+    .command('doctor')
+    .description('check hugepages, permissions, the primary, pdump, versions, mempool ops, lcores and CPUs; print each with its fix')
+    .option('--file-prefix <prefix>', "also check the primary with this EAL --file-prefix")
+    .option('--json', 'print JSON')
+    .action((o: Record<string, unknown>) => {
+      process.exitCode = runDoctorCommand({ prefix: o['filePrefix'] as string | undefined, json: Boolean(o['json']) });
+    });
+
+  program
     .command('demo')
     .description('start a dpdk-testpmd primary replaying known packets on 2 queues, capture rx and tx, show the result')
     .option('-a, --duration <seconds>', 'how long to capture', '3')
     .option('--keep', 'keep the capture files (printed at the end)')
     .action(async (o: Record<string, unknown>) => {
       process.exitCode = await runDemoCommand({ durationS: parseAutostop(o['duration'] as string), keep: Boolean(o['keep']) });
+    });
+
+  program
+    .command('bench')
+    .description('throughput benchmark: burstcap against dpdk-pdump and dpdk-dumpcap on primaries it starts itself')
+    .option('--quick', 'rx+tx, 1 queue, maximum rate, 3 rounds: under a minute')
+    .option('--json <file>', 'write the full report as JSON')
+    .option('--svg <file>', 'write a bar chart of captured Mpps per tool and scenario')
+    .option('--out-dir <dir>', 'where the tools write their files (default /dev/shm, a tmpfs)')
+    .option('--rounds <n>', 'rounds per scenario (default 3 with --quick, else 5)')
+    .option('--duration <seconds>', 'capture window of each run (default 1.5 with --quick, else 5)')
+    .option('--tools <list>', 'comma-separated: burstcap,burstcap-vdev,dpdk-pdump,dpdk-dumpcap,dpdk-dumpcap-pcap')
+    .option('--scenarios <list>', 'comma-separated scenario names (default: all, or the quick one)')
+    .option('--no-micro', 'skip the micro-benchmarks (pcap writer, tuple parsing, merge)')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await runBenchCommand(benchCommandFrom(o));
     });
 
   return program;

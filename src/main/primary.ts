@@ -3,11 +3,12 @@
  * its DPDK version and its lcores (from its telemetry socket, which needs no
  * EAL). Every check here runs before anything is created in the primary.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { runtimeError } from './errors';
 import { primaryLcores, type LcoreMap } from './lcores';
 import { native } from './native';
-import { primaryPid, runningPrimaries, telemetrySocket } from './runtime-dir';
+import { primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
 
 export interface PrimaryFacts {
   prefix: string;
@@ -32,6 +33,14 @@ export function inspectPrimary(prefix: string): PrimaryFacts {
       `no DPDK primary is running with --file-prefix ${prefix} (${describeRunning()}); start the application first, or pass the --file-prefix it was started with`,
     );
   }
+  try {
+    fs.accessSync(runtimeDir(prefix), fs.constants.R_OK | fs.constants.W_OK);
+  } catch {
+    throw runtimeError(
+      'PERMISSION_DENIED',
+      `no access to ${runtimeDir(prefix)}, the primary's runtime directory: run burstcap as root or as the user that runs the primary`,
+    );
+  }
   let version: string | undefined;
   let ealArgs: string[] | undefined;
   try {
@@ -45,6 +54,28 @@ export function inspectPrimary(prefix: string): PrimaryFacts {
   }
   const allCpus = os.cpus().map((_, i) => i);
   return { prefix, pid, version, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
+}
+
+/** Free bytes in the primary's heap on socket 0, from its telemetry; undefined without telemetry. */
+export function primaryHeapFree(prefix: string): number | undefined {
+  try {
+    const t = native.telemetryQuery(telemetrySocket(prefix), ['/eal/heap_info,0']);
+    const info = (JSON.parse(t.replies[0] ?? '{}') as Record<string, Record<string, number>>)['/eal/heap_info'];
+    return typeof info?.['Free_size'] === 'number' ? info['Free_size'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Port ids the primary has, from its telemetry; undefined without telemetry. */
+export function primaryPortIds(prefix: string): number[] | undefined {
+  try {
+    const t = native.telemetryQuery(telemetrySocket(prefix), ['/ethdev/list']);
+    const list = (JSON.parse(t.replies[0] ?? '{}') as Record<string, unknown>)['/ethdev/list'];
+    return Array.isArray(list) ? list.map(Number) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Same major.minor: the shared memory layout is only stable within a release. */

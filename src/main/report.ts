@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
 
 export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
     u++;
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;

@@ -7,6 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
+import { checkBudget, hugepageState } from './budget';
+import { runtimeError } from './errors';
+import { primaryHeapFree, primaryPortIds } from './primary';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type PdumpCounters } from './native';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
@@ -92,6 +95,43 @@ export function chooseCpus(allowed: readonly number[], primaryLcores: Map<number
   return free.length > 0 ? free : [...allowed];
 }
 
+const PROBE_FAILURE = /Couldn't|failed to initiali[sz]e|probe failed|Cannot|cannot/;
+
+/**
+ * A port the primary has but this process could not probe (a vdev whose
+ * arguments DPDK cut at 63 characters, a driver missing here): say so, with
+ * DPDK's own words, instead of "no such port".
+ */
+function checkPortsProbed(prefix: string, ours: readonly number[]): void {
+  const theirs = primaryPortIds(prefix);
+  if (!theirs) return;
+  const missing = theirs.filter((p) => !ours.includes(p));
+  if (missing.length === 0) return;
+  const evidence = native
+    .ealLog(200)
+    .split('\n')
+    .filter((l) => PROBE_FAILURE.test(l) && !/PCI|not driven|cannot be used/.test(l))
+    .slice(-4)
+    .join('; ');
+  throw runtimeError(
+    'PORT_NOT_PROBED',
+    `the primary has port(s) ${missing.join(', ')} but burstcap could not open them as a secondary` +
+      (evidence ? ` (DPDK said: ${evidence})` : '') +
+      '. DPDK 22.11 passes vdev arguments to secondaries cut at 63 characters: shorten them (e.g. shorter rx_pcap paths) and restart the primary; ' +
+      'a hardware port needs the same driver and access (vfio/uio) here as in the primary',
+  );
+}
+
+function planCapture(opts: CaptureOptions): CapturePlan {
+  const ports = native.listPorts();
+  try {
+    return buildPlan(opts.tuples, ports, { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
+    throw err;
+  }
+}
+
 export class CaptureSession {
   readonly #opts: CaptureOptions;
   readonly #teardown = new Teardown();
@@ -140,8 +180,9 @@ export class CaptureSession {
     const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus);
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix))) warn(line);
 
-    const plan = buildPlan(opts.tuples, native.listPorts(), { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
+    const plan = planCapture(opts);
     checkOutputs(plan);
+    checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
     const rings = this.#createRings(plan);
     const vdevPorts = this.#createVdevs(plan, rings);
     const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);

@@ -1,0 +1,137 @@
+/**
+ * `burstcap doctor`: every precondition of a capture, one line each, with
+ * the fix. Checks that need the primary attach to it; nothing is created.
+ */
+import fs from 'node:fs';
+import { attach, type Attachment } from '../attach';
+import { hugepageState } from '../budget';
+import { findStale } from '../cleanup';
+import { describeObject } from '../leftovers';
+import { freeLcoreId } from '../lcores';
+import { native } from '../native';
+import { checkVersion, inspectPrimary } from '../primary';
+import { formatBytes } from '../report';
+import { runningPrimaries } from '../runtime-dir';
+import { chooseCpus } from '../session';
+
+export interface DoctorCommand { prefix: string | undefined; json: boolean }
+
+interface Check { name: string; ok: boolean; detail: string; fix?: string }
+
+function check(name: string, run: () => string): Check {
+  try {
+    return { name, ok: true, detail: run() };
+  } catch (err) {
+    const [detail, fix] = (err as Error).message.split(' — fix: ') as [string, string | undefined];
+    return fix === undefined ? { name, ok: false, detail } : { name, ok: false, detail, fix };
+  }
+}
+
+function fail(detail: string, fix: string): never {
+  throw new Error(`${detail} — fix: ${fix}`);
+}
+
+function systemChecks(): Check[] {
+  return [
+    check('privileges', () => {
+      if (process.getuid?.() !== 0) fail('not running as root', 'run burstcap as root (or as the user running the primary, with access to /dev/hugepages)');
+      return 'running as root';
+    }),
+    check('hugepages', () => {
+      const h = hugepageState();
+      if (h.totalBytes === 0) fail('no hugepages reserved', 'echo 1024 > /proc/sys/vm/nr_hugepages');
+      const mounted = fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'hugetlbfs');
+      if (!mounted) fail('no hugetlbfs mounted', 'mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages');
+      if (h.freeBytes < 256 * 1024 * 1024) {
+        fail(`only ${formatBytes(h.freeBytes)} of ${formatBytes(h.totalBytes)} hugepage memory free`, 'reserve more pages, or use smaller pools (total-num-mbufs=)');
+      }
+      return `${formatBytes(h.freeBytes)} of ${formatBytes(h.totalBytes)} free in ${formatBytes(h.pageBytes)} pages`;
+    }),
+    check('DPDK', () => `burstcap is built against ${native.version()}`),
+    check('pcap tools', () => {
+      const have = ['tcpdump', 'tshark', 'capinfos'].filter((t) => (process.env['PATH'] ?? '').split(':').some((d) => fs.existsSync(`${d}/${t}`)));
+      if (have.length < 3) fail(`found only ${have.join(', ') || 'none'} of tcpdump, tshark, capinfos`, 'apt-get install tcpdump tshark');
+      return 'tcpdump, tshark and capinfos are installed';
+    }),
+  ];
+}
+
+function primaryChecks(prefix: string): Check[] {
+  const checks: Check[] = [];
+  const running = check('primary', () => {
+    const facts = inspectPrimary(prefix);
+    return `pid ${facts.pid}, ${facts.version ?? 'version unknown (telemetry off)'}, lcores ${[...facts.lcores.keys()].join(',')}`;
+  });
+  checks.push(running);
+  if (!running.ok) return checks;
+  const facts = inspectPrimary(prefix);
+  checks.push(check('version', () => (checkVersion(facts), `the primary and burstcap both run DPDK ${native.version().replace(/^DPDK /, '')}`)));
+  checks.push(check('lcore id', () => `burstcap will use lcore id ${freeLcoreId(facts.lcores)} (the primary uses ${[...facts.lcores.keys()].join(',')})`));
+  let attachment: Attachment | undefined;
+  checks.push(
+    check('attach', () => {
+      attachment = attach({ prefix, mainCpu: native.threadInfo().cpus[0] ?? 0, allowReexec: true });
+      return `attached as a secondary (lcore id ${attachment.lcoreId})`;
+    }),
+  );
+  if (!attachment) {
+    const last = checks[checks.length - 1]!;
+    if (/rte_pdump_init/.test(last.detail)) last.name = 'pdump';
+    return checks;
+  }
+  const a = attachment;
+  try {
+    checks.push(check('pdump', () => 'the primary called rte_pdump_init()'));
+    checks.push(
+      check('mempool ops', () => {
+        if (!a.mempoolOps) fail('cannot read the primary\'s mempool ops order', 'run as root; captures may copy nothing if the orders differ');
+        return a.mempoolOps.changed
+          ? `orders differed (primary: ${a.mempoolOps.primary.slice(0, 4).join(', ')}, ...); burstcap aligned its own`
+          : 'same order in both processes';
+      }),
+    );
+    checks.push(
+      check('worker CPUs', () => {
+        const cpus = chooseCpus(native.threadInfo().cpus, facts.lcores);
+        return `workers go to CPU(s) ${cpus.join(',')} by default`;
+      }),
+    );
+    checks.push(
+      check('ports', () => {
+        const ports = native.listPorts();
+        if (ports.length === 0) fail('the primary has no ports this process can see', 'see burstcap list -v for probe errors');
+        return ports.map((p) => `${p.port}:${p.name} (${p.rxQueues} rxq, ${p.txQueues} txq)`).join(', ');
+      }),
+    );
+    checks.push(
+      check('leftovers', () => {
+        const { stale } = findStale(prefix);
+        if (stale.length > 0) fail(`left by dead captures: ${stale.map(describeObject).join(', ')}`, `burstcap cleanup --file-prefix ${prefix}`);
+        return 'no rings, pools or vdevs left by dead captures';
+      }),
+    );
+  } finally {
+    native.detach();
+  }
+  return checks;
+}
+
+export function runDoctorCommand(cmd: DoctorCommand): number {
+  const checks = systemChecks();
+  if (cmd.prefix !== undefined) {
+    checks.push(...primaryChecks(cmd.prefix));
+  } else {
+    const running = runningPrimaries();
+    checks.push({
+      name: 'primaries',
+      ok: true,
+      detail: running.length === 0 ? 'none running' : running.map((p) => `--file-prefix ${p.prefix} (pid ${p.pid})`).join(', ') + ' (add --file-prefix to check one)',
+    });
+  }
+  if (cmd.json) {
+    process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  } else {
+    for (const c of checks) process.stdout.write(`[${c.ok ? ' ok ' : 'FAIL'}] ${c.name.padEnd(12)} ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}\n`);
+  }
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
