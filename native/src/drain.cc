@@ -316,9 +316,12 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   }
 
   if (!to_vdev) writer.Close();
-  // The writer counts records that reached it; a failed flush may have cut
-  // some back, so report what the file really holds.
-  if (!to_vdev && writer.error() == 0) packets = static_cast<int64_t>(writer.records());
+  // Report what the file really holds: a failed flush cuts back to the last
+  // whole record on disk.
+  if (!to_vdev) {
+    packets = static_cast<int64_t>(writer.records());
+    bytes = static_cast<int64_t>(writer.packet_bytes());
+  }
   slots[kPackets].store(packets, std::memory_order_relaxed);
   slots[kBytes].store(bytes, std::memory_order_relaxed);
   slots[kWireBytes].store(wire, std::memory_order_relaxed);

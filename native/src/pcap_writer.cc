@@ -44,6 +44,12 @@ void PcapWriter::Fail(int err) {
     (void)ignored;
   }
   used_ = 0;
+  buffered_records_ = 0;
+}
+
+uint64_t PcapWriter::packet_bytes() const {
+  uint64_t headers = sizeof(PcapFileHeader) + durable_records_ * sizeof(PcapRecordHeader);
+  return durable_ > headers ? durable_ - headers : 0;
 }
 
 bool PcapWriter::Open(const std::string& path) {
@@ -93,7 +99,7 @@ bool PcapWriter::Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
   if (used_ + need > buf_.size() && !Flush()) return false;
   memcpy(buf_.data() + used_, &h, sizeof(h));
   used_ += sizeof(h);
-  records_++;
+  buffered_records_++;
   return true;
 }
 
@@ -106,7 +112,7 @@ void PcapWriter::Append(const void* data, size_t len) {
       big_expected_ = 0;
       if (WriteAll(big_.data(), big_.size())) {
         durable_ += big_.size();
-        records_++;
+        durable_records_++;
       } else {
         Fail(errno);
       }
@@ -126,6 +132,8 @@ bool PcapWriter::Flush() {
     return false;
   }
   durable_ += used_;
+  durable_records_ += buffered_records_;
+  buffered_records_ = 0;
   used_ = 0;
   return true;
 }

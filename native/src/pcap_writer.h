@@ -34,7 +34,10 @@ class PcapWriter {
   int error() const { return error_; }
   const std::string& path() const { return path_; }
   bool has_unflushed() const { return used_ > 0; }
-  uint64_t records() const { return records_; }
+  // Records on disk: a failed flush loses the ones still buffered.
+  uint64_t records() const { return durable_records_; }
+  // Packet bytes of those records (file size less the headers).
+  uint64_t packet_bytes() const;
 
  private:
   bool WriteAll(const uint8_t* data, size_t len);
@@ -46,7 +49,8 @@ class PcapWriter {
   std::vector<uint8_t> buf_;
   size_t used_ = 0;
   uint64_t durable_ = 0;  // bytes on disk that end on a record boundary
-  uint64_t records_ = 0;
+  uint64_t buffered_records_ = 0;
+  uint64_t durable_records_ = 0;
   // A record larger than the buffer bypasses it.
   std::vector<uint8_t> big_;
   size_t big_expected_ = 0;
