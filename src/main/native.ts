@@ -80,4 +80,15 @@ function load(): Native {
   return addon;
 }
 
-export const native: Native = load();
+let loaded: Native | undefined;
+
+/**
+ * Loaded on first use, so that a missing build surfaces as one BurstcapError
+ * from the command that needed it rather than at import time.
+ */
+export const native: Native = new Proxy({} as Native, {
+  get(_target, prop: string | symbol) {
+    loaded ??= load();
+    return loaded[prop as keyof Native];
+  },
+});
