@@ -19,14 +19,10 @@ constexpr const char* kVdevBus = "vdev";
 constexpr uint16_t kTxDescriptors = 512;
 constexpr uint16_t kRxDescriptors = 128;
 
-void RemoveQuietly(const std::string& name) {
-  uint16_t port = 0;
-  if (rte_eth_dev_get_port_by_name(name.c_str(), &port) == 0) {
-    rte_eth_dev_stop(port);
-    rte_eth_dev_close(port);
-  }
-  rte_eal_hotplug_remove(kVdevBus, name.c_str());
-}
+// Removal goes through the primary, which then has every secondary (this
+// one included) detach the device: closing it here first would free the
+// driver's per-process state twice.
+void RemoveQuietly(const std::string& name) { rte_eal_hotplug_remove(kVdevBus, name.c_str()); }
 }  // namespace
 
 // vdevCreate(name, args, ringId) -> port id of the started vdev
@@ -64,8 +60,6 @@ Napi::Value VdevRemove(const Napi::CallbackInfo& info) {
   std::string name = ArgString(info, 0, "name");
   uint16_t port = 0;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &port) != 0) return Napi::Boolean::New(env, false);
-  rte_eth_dev_stop(port);
-  rte_eth_dev_close(port);
   if (rte_eal_hotplug_remove(kVdevBus, name.c_str()) < 0) {
     int err = rte_errno;
     Throw(env, "VDEV_REMOVE_FAILED", "cannot remove vdev " + name + ": " + rte_strerror(err), err);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
 import { checkBudget, hugepageState } from './budget';
@@ -26,6 +27,9 @@ const WORKER_START_TIMEOUT_MS = 15_000;
 /** 0 asks the primary for whole packets, however long (jumbo frames included). */
 const FULL_SNAPLEN = 0;
 const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
+/** DPDK 22.11 hands vdev arguments to secondary processes cut to this length. */
+const MAX_VDEV_ARGS = 63;
+const SHORT_TMP = '/tmp';
 
 export type StopReason = 'signal' | 'count' | 'duration' | 'primary-exited' | 'write-error' | 'worker-failed';
 
@@ -232,6 +236,7 @@ export class CaptureSession {
     });
     const ports = [...new Set(plan.rings.map((r) => r.port))].map((port) => this.#portStats(port));
     await this.#teardown.unwindTo(attached); // workers, vdevs, rings: the files are complete after this
+    this.#moveStaged(errors);
     const files = await this.#mergeOutputs(plan, outputs, errors);
     const packets = outputs.reduce((s, o) => s + o.packets, 0);
     const bytes = outputs.reduce((s, o) => s + o.bytes, 0);
@@ -248,11 +253,21 @@ export class CaptureSession {
     });
   }
 
+  /** vdev outputs written under a short name, moved to the real path once closed. */
+  readonly #staged: { staging: string; target: string }[] = [];
+
   #createVdevs(plan: CapturePlan, rings: readonly number[]): (number | undefined)[] {
     return plan.rings.map((r, i) => {
       if (r.sink.kind === 'file') return undefined;
       const name = `net_pcap_bc${process.pid}_${r.index}`;
-      const args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
+      let args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
+      if (r.sink.kind === 'vdev-file' && args.length > MAX_VDEV_ARGS) {
+        // Secondaries (this one included) see vdev arguments cut at 63
+        // characters and would write to a truncated path.
+        const staging = path.join(SHORT_TMP, `bc${process.pid}_${r.index}.pcap`);
+        this.#staged.push({ staging, target: r.sink.path });
+        args = `tx_pcap=${staging}`;
+      }
       const port = native.vdevCreate(name, args, rings[i]!);
       this.#teardown.push(`remove vdev ${name}`, () => native.vdevRemove(name));
       return port;
@@ -269,6 +284,21 @@ export class CaptureSession {
     const workers = DrainWorkers.start(specs, a.clock, newSharedBlock(this.#opts.count));
     this.#teardown.push('stop drain workers', () => workers.close());
     return workers;
+  }
+
+  #moveStaged(errors: string[]): void {
+    for (const { staging, target } of this.#staged) {
+      try {
+        try {
+          fs.renameSync(staging, target);
+        } catch {
+          fs.copyFileSync(staging, target); // another filesystem
+          fs.rmSync(staging, { force: true });
+        }
+      } catch (err) {
+        errors.push(`cannot move ${staging} to ${target}: ${(err as Error).message}; the capture is in ${staging}`);
+      }
+    }
   }
 
   #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number): void {
