@@ -53,7 +53,12 @@ export function captureObjects(memzones: readonly string[], portNames: readonly 
   for (const zone of memzones) {
     let obj: CaptureObject | undefined;
     if (zone.startsWith(RING_ZONE) && !zone.startsWith(`${RING_ZONE}${POOL_ZONE}`)) obj = classify('ring', zone.slice(RING_ZONE.length));
-    else if (zone.startsWith(POOL_ZONE)) obj = classify('pool', zone.slice(POOL_ZONE.length).replace(/_\d+$/, ''));
+    else if (zone.startsWith(POOL_ZONE)) {
+      // MP_<pool> holds the pool, MP_<pool>_<n> its memory chunks; pool names
+      // may end in _<n> themselves (pdump_pool_0), so try the whole name first.
+      const name = zone.slice(POOL_ZONE.length);
+      obj = classify('pool', name) ?? classify('pool', name.replace(/_\d+$/, ''));
+    }
     if (obj) found.set(`${obj.kind}:${obj.name}`, obj);
   }
   for (const name of portNames) {
