@@ -11,6 +11,7 @@ import { attach, type Attachment } from './attach';
 import { checkBudget, hugepageState } from './budget';
 import { runtimeError } from './errors';
 import { primaryHeapFree, primaryPortIds } from './primary';
+import { busyCpus } from './busy-cpus';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type PdumpCounters } from './native';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
@@ -22,6 +23,8 @@ import { DrainWorkers, type WorkerSpec } from './workers';
 /** rte_pdump_disable does not wait for callbacks already running in the primary (22.11). */
 const CALLBACK_GRACE_MS = 50;
 const POLL_MS = 100;
+/** How long the primary's threads are watched to tell polling lcores from idle ones. */
+const BUSY_WINDOW_MS = 200;
 const PROGRESS_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
 /** 0 asks the primary for whole packets, however long (jumbo frames included). */
@@ -91,12 +94,22 @@ function isInterface(name: string): boolean {
   return !name.includes('/') && Object.prototype.hasOwnProperty.call(os.networkInterfaces(), name);
 }
 
-/** CPUs for the workers: those the primary's lcores do not poll on, when there are any. */
-export function chooseCpus(allowed: readonly number[], primaryLcores: Map<number, number[]>, explicit?: readonly number[]): number[] {
+/**
+ * CPUs for the workers: those the primary's lcores do not run on; failing
+ * that, those it does not keep busy; failing that, all of them.
+ */
+export function chooseCpus(
+  allowed: readonly number[],
+  primaryLcores: Map<number, number[]>,
+  explicit?: readonly number[],
+  busy: readonly number[] = [],
+): number[] {
   if (explicit && explicit.length > 0) return [...explicit];
-  const busy = new Set([...primaryLcores.values()].flat());
-  const free = allowed.filter((c) => !busy.has(c));
-  return free.length > 0 ? free : [...allowed];
+  const lcoreCpus = new Set([...primaryLcores.values()].flat());
+  const free = allowed.filter((c) => !lcoreCpus.has(c));
+  if (free.length > 0) return free;
+  const idle = allowed.filter((c) => !busy.includes(c));
+  return idle.length > 0 ? idle : [...allowed];
 }
 
 const PROBE_FAILURE = /Couldn't|failed to initiali[sz]e|probe failed|Cannot|cannot/;
@@ -181,7 +194,7 @@ export class CaptureSession {
     });
     this.#teardown.push('detach from the primary', () => native.detach());
     const attached = this.#teardown.mark();
-    const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus);
+    const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus, opts.cpus ? [] : await busyCpus(attachment.primary.pid, BUSY_WINDOW_MS));
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix))) warn(line);
 
     const plan = planCapture(opts);

@@ -70,3 +70,10 @@ describe('chooseCpus', () => {
     expect(chooseCpus([0, 1], new Map(), [1])).toEqual([1]);
   });
 });
+
+describe('chooseCpus with a measured busy set', () => {
+  it('avoids the CPUs of polling lcores when the primary has lcores everywhere', () => {
+    expect(chooseCpus([0, 1], new Map([[0, [0]], [1, [1]]]), undefined, [1])).toEqual([0]);
+    expect(chooseCpus([0, 1], new Map([[0, [0]], [1, [1]]]), undefined, [0, 1])).toEqual([0, 1]);
+  });
+});
