@@ -39,7 +39,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("pdumpReady", PdumpReady);
   fn("pdumpEnable", PdumpEnable);
   fn("pdumpDisable", PdumpDisable);
-  fn("pdumpPortStats", PdumpPortStats);
   fn("pdumpQueueStats", PdumpQueueStats);
   fn("listPorts", ListPorts);
   fn("portByName", PortByName);

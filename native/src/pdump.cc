@@ -98,15 +98,6 @@ Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value PdumpPortStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireEal(env);
-  uint16_t port = ArgPort(info, 0);
-  struct rte_pdump_stats s = {};
-  if (rte_pdump_stats(port, &s) < 0) Throw(env, "PDUMP_STATS_FAILED", "cannot read capture statistics of port " + std::to_string(port), rte_errno);
-  return StatsObject(env, s);
-}
-
 // pdumpQueueStats(port, queue, direction 1|2)
 Napi::Value PdumpQueueStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -42,7 +42,6 @@ export interface Native {
   pdumpReady(): boolean;
   pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number): void;
   pdumpDisable(port: number, queue: number, direction: 1 | 2 | 3): void;
-  pdumpPortStats(port: number): PdumpCounters;
   pdumpQueueStats(port: number, queue: number, direction: 1 | 2): PdumpCounters;
   listPorts(): PortInfo[];
   portByName(name: string): number;

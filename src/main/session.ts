@@ -4,7 +4,6 @@
  * in one order and removes them in the reverse order, whatever ends it.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
@@ -90,8 +89,9 @@ export interface CaptureSummary {
   errors: string[];
 }
 
+/** Any network interface the kernel knows, with or without an address (dpdk-pdump uses if_nametoindex). */
 function isInterface(name: string): boolean {
-  return !name.includes('/') && Object.prototype.hasOwnProperty.call(os.networkInterfaces(), name);
+  return name !== '' && !name.includes('/') && name !== '.' && name !== '..' && fs.existsSync(`/sys/class/net/${name}`);
 }
 
 /**
@@ -147,6 +147,25 @@ function planCapture(opts: CaptureOptions): CapturePlan {
     if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
     throw err;
   }
+}
+
+/**
+ * Per-port counters of this capture: the sum over its own queues. DPDK's
+ * rte_pdump_stats() sums every queue of the port, including counters an
+ * earlier capture left on queues this one does not capture.
+ */
+function portTotals(plan: CapturePlan, queueStats: readonly PdumpCounters[]): PortSummary[] {
+  const totals = new Map<number, PortSummary>();
+  plan.rings.forEach((r, i) => {
+    const q = queueStats[i]!;
+    const t = totals.get(r.port) ?? { port: r.port, accepted: 0, filtered: 0, nombuf: 0, ringfull: 0 };
+    t.accepted += q.accepted;
+    t.filtered += q.filtered;
+    t.nombuf += q.nombuf;
+    t.ringfull += q.ringfull;
+    totals.set(r.port, t);
+  });
+  return [...totals.values()];
 }
 
 export class CaptureSession {
@@ -231,11 +250,12 @@ export class CaptureSession {
     const elapsedS = (Date.now() - started) / 1000;
 
     const errors: string[] = [];
+    const queueStats = plan.rings.map((r) => this.#queueStats(r));
     const outputs: OutputSummary[] = plan.rings.map((r, i) => {
       const o = outcomes[i]!;
       if (!o.ok) errors.push(o.message);
       const counters = workers.counters(i);
-      const q = this.#queueStats(r);
+      const q = queueStats[i]!;
       return {
         port: r.port,
         queue: r.queue,
@@ -247,7 +267,7 @@ export class CaptureSession {
         nombuf: q.nombuf,
       };
     });
-    const ports = [...new Set(plan.rings.map((r) => r.port))].map((port) => this.#portStats(port));
+    const ports = portTotals(plan, queueStats);
     await this.#teardown.unwindTo(attached); // workers, vdevs, rings: the files are complete after this
     this.#moveStaged(errors);
     const files = await this.#mergeOutputs(plan, outputs, errors);
@@ -329,14 +349,6 @@ export class CaptureSession {
       return native.pdumpQueueStats(r.port, r.queue, DIRECTION_FLAG[r.direction]);
     } catch {
       return { accepted: 0, filtered: 0, nombuf: 0, ringfull: 0 };
-    }
-  }
-
-  #portStats(port: number): PortSummary {
-    try {
-      return { port, ...native.pdumpPortStats(port) };
-    } catch {
-      return { port, accepted: 0, filtered: 0, nombuf: 0, ringfull: 0 };
     }
   }
 
