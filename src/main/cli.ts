@@ -144,7 +144,7 @@ function buildProgram(): Command {
     .option('--svg <file>', 'write a bar chart of captured Mpps per tool and scenario')
     .option('--out-dir <dir>', 'where the tools write their files (default /dev/shm, a tmpfs)')
     .option('--rounds <n>', 'rounds per scenario (default 3 with --quick, else 5)')
-    .option('--duration <seconds>', 'capture window of each run (default 1.5 with --quick, else 5)')
+    .option('--duration <seconds>', 'capture window of each run (default 1 with --quick, else 5)')
     .option('--tools <list>', 'comma-separated: burstcap,burstcap-vdev,dpdk-pdump,dpdk-dumpcap,dpdk-dumpcap-pcap')
     .option('--scenarios <list>', 'comma-separated scenario names (default: all, or the quick one)')
     .option('--no-micro', 'skip the micro-benchmarks (pcap writer, tuple parsing, merge)')

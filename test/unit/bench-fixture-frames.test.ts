@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FixtureFrameCheck, offeredInSpan, PATTERN_OFFSET, SEQ_OFFSET } from '../../bench/fixture-frames';
+import { expectedInWindow, FixtureFrameCheck, PATTERN_OFFSET, SEQ_OFFSET } from '../../bench/fixture-frames';
 
 /** A frame as test/fixtures/primary.c --known builds it (only the bytes the check reads matter). */
 function knownFrame(seq: number, size: number): Buffer {
@@ -11,45 +11,45 @@ function knownFrame(seq: number, size: number): Buffer {
   return f;
 }
 
+const ALL = { from: 0, to: Number.MAX_SAFE_INTEGER };
+
 describe('FixtureFrameCheck', () => {
-  it('counts intact frames and the sequence span', () => {
-    const check = new FixtureFrameCheck(64);
-    for (const seq of [10, 11, 13]) check.visit(knownFrame(seq, 64), 64);
-    expect(check.span()).toEqual({ packets: 3, minSeq: 10, maxSeq: 13, intact: 3, damaged: 0 });
+  it('counts intact frames, the sequence numbers seen and those inside the window', () => {
+    const check = new FixtureFrameCheck(64, { from: 11, to: 13 });
+    for (const seq of [10, 11, 12, 13]) check.visit(knownFrame(seq, 64), 64);
+    expect(check.result()).toEqual({ packets: 4, inWindow: 2, minSeq: 10, maxSeq: 13, intact: 4, damaged: 0 });
   });
 
   it('reads sequence numbers above 2^32', () => {
-    const check = new FixtureFrameCheck(1500);
+    const check = new FixtureFrameCheck(1500, ALL);
     check.visit(knownFrame(2 ** 33 + 5, 1500), 1500);
-    expect(check.span().minSeq).toBe(2 ** 33 + 5);
-    expect(check.span().intact).toBe(1);
+    expect(check.result()).toMatchObject({ minSeq: 2 ** 33 + 5, intact: 1 });
   });
 
   it('flags a frame whose tail came from another packet', () => {
-    const check = new FixtureFrameCheck(64);
+    const check = new FixtureFrameCheck(64, ALL);
     const mixed = knownFrame(20, 64);
     knownFrame(21, 64).copy(mixed, 60, 60);
     check.visit(mixed, 64);
-    expect(check.span().damaged).toBe(1);
+    expect(check.result().damaged).toBe(1);
   });
 
   it('flags a cut frame and a frame of the wrong size', () => {
-    const check = new FixtureFrameCheck(1500);
+    const check = new FixtureFrameCheck(1500, ALL);
     check.visit(knownFrame(1, 1500).subarray(0, 1000), 1500);
     check.visit(knownFrame(2, 64), 64);
-    expect(check.span()).toMatchObject({ packets: 2, intact: 0, damaged: 2 });
+    expect(check.result()).toMatchObject({ packets: 2, intact: 0, damaged: 2 });
   });
 
-  it('reports an empty span when nothing was seen', () => {
-    const span = new FixtureFrameCheck(64).span();
-    expect(offeredInSpan(span, 1)).toBe(0);
+  it('reports no sequence numbers when nothing was seen', () => {
+    expect(new FixtureFrameCheck(64, ALL).result()).toEqual({ packets: 0, inWindow: 0, minSeq: null, maxSeq: null, intact: 0, damaged: 0 });
   });
 });
 
-describe('offeredInSpan', () => {
-  it('counts every sequence number in the span once per direction', () => {
-    const span = { packets: 8, minSeq: 100, maxSeq: 109, intact: 8, damaged: 0 };
-    expect(offeredInSpan(span, 1)).toBe(10);
-    expect(offeredInSpan(span, 2)).toBe(20);
+describe('expectedInWindow', () => {
+  it('counts every sequence number of the window once per direction', () => {
+    expect(expectedInWindow({ from: 100, to: 110 }, 1)).toBe(10);
+    expect(expectedInWindow({ from: 100, to: 110 }, 2)).toBe(20);
+    expect(expectedInWindow({ from: 5, to: 5 }, 2)).toBe(0);
   });
 });

@@ -14,8 +14,8 @@ function counters(rx: number, tx: number, forwarded: number, atS: number): Prima
   return { rx, tx, forwarded, txDropped: 0, atNs: BigInt(atS) * S };
 }
 
-function file(packets: number, directions = 1, span?: FileResult['span']): FileResult {
-  return { file: `/dev/shm/x${packets}.pcap`, format: 'pcap', packets, bytes: packets * 64, directions, span };
+function file(packets: number, directions = 1, seq?: FileResult['seq']): FileResult {
+  return { file: `/dev/shm/x${packets}.pcap`, format: 'pcap', packets, bytes: packets * 64, directions, seq };
 }
 
 const noReport = { packets: undefined, drops: undefined, dropsMeaning: undefined };
@@ -41,7 +41,7 @@ describe('computeRun', () => {
     expect(m.drops_reported).toBe(1400);
     expect(m.primary_pps).toBe(2000);
     expect(m.primary_vs_baseline).toBe(0.5);
-    expect(m.loss_span).toBeNull();
+    expect(m.loss_by_seq).toBeNull();
   });
 
   it('counts only rx as offered for an rx-only capture', () => {
@@ -51,20 +51,22 @@ describe('computeRun', () => {
     expect(m.primary_vs_baseline).toBeNull();
   });
 
-  it('takes the loss from the sequence span when the frames carry one', () => {
-    const span = (packets: number, min: number, max: number): FileResult['span'] => ({ packets, minSeq: min, maxSeq: max, intact: packets, damaged: 0 });
+  it('takes the exact loss from the sequence numbers offered in the window when the frames carry them', () => {
+    const seq = (packets: number, inWindow: number): FileResult['seq'] => ({ packets, inWindow, minSeq: 0, maxSeq: 0, intact: packets, damaged: 0 });
     const m = computeRun({
       directions: 'rxtx',
-      before: counters(0, 0, 0, 0),
-      after: counters(1000, 1000, 1000, 1),
-      files: [file(990, 2, span(990, 0, 499))],
+      // The paced primary's tx counter is its next sequence number: the window is [5000, 5500).
+      before: counters(4990, 5000, 0, 0),
+      after: counters(5490, 5500, 500, 1),
+      files: [file(1000, 2, seq(1000, 990))],
       report: noReport,
       cpuS: 0,
       baselinePps: undefined,
     });
-    expect(m.offered_in_span).toBe(1000);
-    expect(m.loss_span).toBeCloseTo(0.01);
-    expect(m.intact).toBe(990);
+    expect(m.offered_by_seq).toBe(1000);
+    expect(m.captured_by_seq).toBe(990);
+    expect(m.loss_by_seq).toBeCloseTo(0.01);
+    expect(m.intact).toBe(1000);
   });
 });
 

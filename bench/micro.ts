@@ -1,0 +1,162 @@
+/**
+ * Micro-benchmarks of the parts of burstcap that do not need a primary: the
+ * pcap writer against a plain write(2) of the same bytes (the limit any
+ * writer can reach on that file system), tuple parsing, and the merge of
+ * per-queue files.
+ */
+import Benchmark from 'benchmark';
+import fs from 'node:fs';
+import path from 'node:path';
+import { native } from '../src/main/native';
+import { parseTuple } from '../src/main/tuple';
+
+export interface MicroResult {
+  name: string;
+  rate: number;
+  unit: string;
+  /** Relative margin of error, in percent. */
+  rme: number;
+  samples: number;
+}
+
+export interface MicroReport {
+  results: MicroResult[];
+  /** Writer throughput over write(2) throughput, per frame size. */
+  writer_vs_write: Record<string, number>;
+}
+
+export interface MicroOptions {
+  dir: string;
+  /** Seconds per benchmark. */
+  maxTime: number;
+}
+
+const PCAP_FILE_HEADER = 24;
+const PCAP_RECORD_HEADER = 16;
+/** The native writer's own buffer: write(2) gets the same chunks. */
+const WRITE_CHUNK = 1 << 20;
+const NS_STEP = 1000n;
+const START_NS = 1_700_000_000_000_000_000n;
+const MIN_SAMPLES = 3;
+const WRITER_CASES = [
+  { frame: 64, records: 100_000 },
+  { frame: 1500, records: 10_000 },
+];
+const MERGE_INPUTS = 4;
+const MERGE_RECORDS = 50_000;
+const MERGE_FRAME = 64;
+const TUPLE = 'port=0,queue=*,rx-dev=/dev/shm/rx.pcap,tx-dev=/dev/shm/tx.pcap,ring-size=16384';
+
+/** The bytes the writer produces for `records` copies of `frame`, timestamps aside. */
+export function pcapImage(frame: Buffer, records: number): Buffer {
+  const out = Buffer.alloc(PCAP_FILE_HEADER + records * (PCAP_RECORD_HEADER + frame.length));
+  out.writeUInt32LE(0xa1b23c4d, 0);
+  out.writeUInt16LE(2, 4);
+  out.writeUInt16LE(4, 6);
+  out.writeUInt32LE(262144, 16);
+  out.writeUInt32LE(1, 20);
+  for (let i = 0, off = PCAP_FILE_HEADER; i < records; i++, off += PCAP_RECORD_HEADER + frame.length) {
+    out.writeUInt32LE(frame.length, off + 8);
+    out.writeUInt32LE(frame.length, off + 12);
+    frame.copy(out, off + PCAP_RECORD_HEADER);
+  }
+  return out;
+}
+
+function writeAll(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0; off < data.length; off += WRITE_CHUNK) fs.writeSync(fd, data, off, Math.min(WRITE_CHUNK, data.length - off));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function runSuite(suite: Benchmark.Suite): Promise<Benchmark.Target[]> {
+  return new Promise((resolve, reject) => {
+    const done: Benchmark.Target[] = [];
+    suite.on('cycle', (e) => {
+      if (e.target.error) reject(e.target.error instanceof Error ? e.target.error : new Error(String(e.target.error)));
+      done.push(e.target);
+    });
+    suite.on('complete', () => resolve(done));
+    suite.run({ async: true });
+  });
+}
+
+function mergeInputs(dir: string): string[] {
+  const frame = Buffer.alloc(MERGE_FRAME, 0xab);
+  return Array.from({ length: MERGE_INPUTS }, (_, q) => {
+    const file = path.join(dir, `micro-q${q}.pcap`);
+    const w = new native.PcapFileWriter(file);
+    // Interleaved timestamps: the merge must really interleave, not concatenate.
+    w.writeRepeated(frame, MERGE_RECORDS, START_NS + BigInt(q) * (NS_STEP / BigInt(MERGE_INPUTS)), NS_STEP);
+    w.close();
+    return file;
+  });
+}
+
+export async function runMicroBenchmarks(opts: MicroOptions): Promise<MicroReport> {
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const unitOf = new Map<string, { unit: string; perOp: number }>();
+  const suite = new Benchmark.Suite('burstcap');
+  const options = { maxTime: opts.maxTime, minSamples: MIN_SAMPLES };
+  const out = path.join(opts.dir, 'micro-out.pcap');
+
+  for (const c of WRITER_CASES) {
+    const frame = Buffer.alloc(c.frame, 0x5a);
+    const image = pcapImage(frame, c.records);
+    const writerName = `pcap writer, ${c.frame} B frames`;
+    const writeName = `write(2) of the same bytes, ${c.frame} B frames`;
+    unitOf.set(writerName, { unit: 'MB/s', perOp: image.length / 1e6 });
+    unitOf.set(writeName, { unit: 'MB/s', perOp: image.length / 1e6 });
+    suite.add(writerName, () => {
+      const w = new native.PcapFileWriter(out);
+      w.writeRepeated(frame, c.records, START_NS, NS_STEP);
+      w.close();
+    }, options);
+    suite.add(writeName, () => writeAll(out, image), options);
+  }
+
+  unitOf.set('parseTuple', { unit: 'tuples/s', perOp: 1 });
+  suite.add('parseTuple', () => {
+    parseTuple(TUPLE);
+  }, options);
+
+  const inputs = mergeInputs(opts.dir);
+  const mergeName = `mergePcaps, ${MERGE_INPUTS} files of ${MERGE_RECORDS} packets`;
+  unitOf.set(mergeName, { unit: 'packets/s', perOp: MERGE_INPUTS * MERGE_RECORDS });
+  let mergeError: unknown;
+  suite.add(mergeName, {
+    defer: true,
+    fn: (deferred: Benchmark.Deferred) => {
+      // A deferred benchmark cannot fail by itself: remember the error, end the cycle.
+      native.mergePcaps(inputs, out).then(
+        () => deferred.resolve(),
+        (err: unknown) => {
+          mergeError ??= err;
+          deferred.resolve();
+        },
+      );
+    },
+    ...options,
+  });
+
+  try {
+    const targets = await runSuite(suite);
+    if (mergeError !== undefined) throw mergeError;
+    const results = targets.map((t) => {
+      const u = unitOf.get(t.name) ?? { unit: 'ops/s', perOp: 1 };
+      return { name: t.name, rate: t.hz * u.perOp, unit: u.unit, rme: t.stats.rme, samples: t.stats.sample.length };
+    });
+    const writerVsWrite: Record<string, number> = {};
+    for (const c of WRITER_CASES) {
+      const w = results.find((r) => r.name === `pcap writer, ${c.frame} B frames`);
+      const p = results.find((r) => r.name === `write(2) of the same bytes, ${c.frame} B frames`);
+      if (w && p && p.rate > 0) writerVsWrite[`${c.frame}B`] = w.rate / p.rate;
+    }
+    return { results, writer_vs_write: writerVsWrite };
+  } finally {
+    for (const f of [...inputs, out]) fs.rmSync(f, { force: true });
+  }
+}
