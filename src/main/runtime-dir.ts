@@ -45,11 +45,23 @@ export function runningPrimaries(): RunningPrimary[] {
     .sort((a, b) => a.prefix.localeCompare(b.prefix));
 }
 
+/** A process that exists and has not died: a zombie (killed, not yet reaped) counts as dead. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The primary of `prefix` is still the live process `pid` (its config lock dies with it). */
+export function primaryStillAlive(prefix: string, pid: number): boolean {
+  return isAlive(pid) && primaryPid(prefix) === pid;
 }

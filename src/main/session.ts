@@ -14,7 +14,8 @@ import { busyCpus } from './busy-cpus';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type PdumpCounters } from './native';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
-import { isAlive } from './runtime-dir';
+import { primaryStillAlive } from './runtime-dir';
+import { validateCpus } from './cpu-list';
 import { Teardown } from './teardown';
 import type { PdumpTuple } from './tuple';
 import { DrainWorkers, type WorkerSpec } from './workers';
@@ -202,6 +203,7 @@ export class CaptureSession {
   async #run(): Promise<CaptureSummary> {
     const opts = this.#opts;
     const allowed = native.threadInfo().cpus;
+    if (opts.cpus) validateCpus(opts.cpus, allowed);
     const warn = (message: string): void => this.#emit({ type: 'warning', message });
     const attachment = attach({
       prefix: opts.prefix,
@@ -336,10 +338,17 @@ export class CaptureSession {
 
   #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number): void {
     plan.rings.forEach((r, i) => {
-      native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, FULL_SNAPLEN);
+      try {
+        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, FULL_SNAPLEN);
+      } catch (err) {
+        if (!primaryStillAlive(this.#opts.prefix, primaryPid)) {
+          throw runtimeError('PRIMARY_EXITED', 'the primary exited while the capture was being set up; nothing was captured');
+        }
+        throw err;
+      }
       this.#teardown.push(`disable capture on port ${r.port} queue ${r.queue} ${r.direction}`, () => {
         // A dead primary cannot answer; its callbacks died with it.
-        if (isAlive(primaryPid)) native.pdumpDisable(r.port, r.queue, DIRECTION_FLAG[r.direction]);
+        if (primaryStillAlive(this.#opts.prefix, primaryPid)) native.pdumpDisable(r.port, r.queue, DIRECTION_FLAG[r.direction]);
       });
     });
   }
@@ -368,7 +377,7 @@ export class CaptureSession {
         this.requestStop(failure.code === 'WRITE_FAILED' ? 'write-error' : 'worker-failed');
         break;
       }
-      if (!isAlive(a.primary.pid)) {
+      if (!primaryStillAlive(opts.prefix, a.primary.pid)) {
         this.requestStop('primary-exited');
         break;
       }
