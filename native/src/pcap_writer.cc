@@ -23,13 +23,7 @@ struct PcapFileHeader {
   uint32_t linktype;
 };
 
-struct PcapRecordHeader {
-  uint32_t ts_sec;
-  uint32_t ts_frac;
-  uint32_t caplen;
-  uint32_t origlen;
-};
-static_assert(sizeof(PcapRecordHeader) == kPcapRecordHeader, "pcap record header is 16 bytes");
+
 }  // namespace
 
 PcapWriter::PcapWriter(size_t buffer_bytes) : buf_(buffer_bytes) {}
@@ -83,45 +77,6 @@ bool PcapWriter::WriteAll(const uint8_t* data, size_t len) {
     len -= static_cast<size_t>(n);
   }
   return true;
-}
-
-bool PcapWriter::Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
-  if (error_ != 0 || fd_ < 0) return false;
-  PcapRecordHeader h = {static_cast<uint32_t>(ts_ns / 1000000000ull), static_cast<uint32_t>(ts_ns % 1000000000ull), caplen, origlen};
-  size_t need = sizeof(h) + caplen;
-  if (need > buf_.size()) {
-    if (!Flush()) return false;
-    big_.assign(reinterpret_cast<const uint8_t*>(&h), reinterpret_cast<const uint8_t*>(&h) + sizeof(h));
-    big_.reserve(need);
-    big_expected_ = need;
-    return true;
-  }
-  if (used_ + need > buf_.size() && !Flush()) return false;
-  memcpy(buf_.data() + used_, &h, sizeof(h));
-  used_ += sizeof(h);
-  buffered_records_++;
-  return true;
-}
-
-void PcapWriter::Append(const void* data, size_t len) {
-  if (error_ != 0) return;
-  if (big_expected_ > 0) {
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    big_.insert(big_.end(), p, p + len);
-    if (big_.size() >= big_expected_) {
-      big_expected_ = 0;
-      if (WriteAll(big_.data(), big_.size())) {
-        durable_ += big_.size();
-        durable_records_++;
-      } else {
-        Fail(errno);
-      }
-      big_.clear();
-    }
-    return;
-  }
-  memcpy(buf_.data() + used_, data, len);
-  used_ += len;
 }
 
 bool PcapWriter::Flush() {

@@ -4,6 +4,7 @@
 #pragma once
 #include <napi.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <string>
 #include <vector>
@@ -16,6 +17,14 @@ constexpr uint32_t kLinktypeEthernet = 1;
 // tcpdump's default: large enough for any frame a DPDK port can carry.
 constexpr uint32_t kPcapSnaplen = 262144;
 constexpr size_t kPcapRecordHeader = 16;
+
+struct PcapRecordHeader {
+  uint32_t ts_sec;
+  uint32_t ts_frac;
+  uint32_t caplen;
+  uint32_t origlen;
+};
+static_assert(sizeof(PcapRecordHeader) == kPcapRecordHeader, "pcap record header is 16 bytes");
 
 class PcapWriter {
  public:
@@ -55,6 +64,48 @@ class PcapWriter {
   std::vector<uint8_t> big_;
   size_t big_expected_ = 0;
 };
+
+// Begin and Append run once per packet in the drain loop: defined here so
+// they inline into it.
+inline bool PcapWriter::Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
+  if (error_ != 0 || fd_ < 0) return false;
+  PcapRecordHeader h = {static_cast<uint32_t>(ts_ns / 1000000000ull), static_cast<uint32_t>(ts_ns % 1000000000ull), caplen, origlen};
+  size_t need = sizeof(h) + caplen;
+  if (need > buf_.size()) {
+    if (!Flush()) return false;
+    big_.assign(reinterpret_cast<const uint8_t*>(&h), reinterpret_cast<const uint8_t*>(&h) + sizeof(h));
+    big_.reserve(need);
+    big_expected_ = need;
+    return true;
+  }
+  if (used_ + need > buf_.size() && !Flush()) return false;
+  memcpy(buf_.data() + used_, &h, sizeof(h));
+  used_ += sizeof(h);
+  buffered_records_++;
+  return true;
+}
+
+inline void PcapWriter::Append(const void* data, size_t len) {
+  if (error_ != 0) return;
+  if (big_expected_ > 0) {
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    big_.insert(big_.end(), p, p + len);
+    if (big_.size() >= big_expected_) {
+      big_expected_ = 0;
+      if (WriteAll(big_.data(), big_.size())) {
+        durable_ += big_.size();
+        durable_records_++;
+      } else {
+        Fail(errno);
+      }
+      big_.clear();
+    }
+    return;
+  }
+  memcpy(buf_.data() + used_, data, len);
+  used_ += len;
+}
+
 
 // JS class over PcapWriter, for tests, benchmarks and the merge step.
 class PcapFileWriter : public Napi::ObjectWrap<PcapFileWriter> {
