@@ -58,3 +58,39 @@ export async function busyCpus(pid: number, windowMs: number): Promise<number[]>
   }
   return [...busy].sort((x, y) => x - y);
 }
+
+/**
+ * CPUs for the workers: those the primary's lcores do not run on; failing
+ * that, those it does not keep busy; failing that, all of them.
+ */
+export function chooseCpus(
+  allowed: readonly number[],
+  primaryLcores: Map<number, number[]>,
+  explicit?: readonly number[],
+  busy: readonly number[] = [],
+): number[] {
+  if (explicit && explicit.length > 0) return [...explicit];
+  const lcoreCpus = new Set([...primaryLcores.values()].flat());
+  const free = allowed.filter((c) => !lcoreCpus.has(c));
+  if (free.length > 0) return free;
+  const idle = allowed.filter((c) => !busy.includes(c));
+  return idle.length > 0 ? idle : [...allowed];
+}
+
+/** How long the primary's threads are watched to tell polling lcores from idle ones. */
+export const BUSY_WINDOW_MS = 200;
+
+/**
+ * chooseCpus with the primary's busy CPUs measured only when they matter:
+ * when its lcores leave no CPU free and no --cpus was given.
+ */
+export async function workerCpus(
+  allowed: readonly number[],
+  primaryLcores: Map<number, number[]>,
+  primaryPid: number,
+  explicit?: readonly number[],
+): Promise<number[]> {
+  const lcoreCpus = new Set([...primaryLcores.values()].flat());
+  const measure = !(explicit && explicit.length > 0) && allowed.every((c) => lcoreCpus.has(c));
+  return chooseCpus(allowed, primaryLcores, explicit, measure ? await busyCpus(primaryPid, BUSY_WINDOW_MS) : []);
+}

@@ -15,9 +15,9 @@ import {
   type LiveSecondary,
 } from './leftovers';
 import { native } from './native';
+import { callbacksSettled } from './pdump-grace';
 import { isAlive, runtimeDir } from './runtime-dir';
 
-const CALLBACK_GRACE_MS = 50;
 const SECONDARY_SOCKET = /^mp_socket_(\d+)_/;
 const DIRECTIONS = [1, 2] as const;
 
@@ -104,7 +104,7 @@ export async function cleanupLeftovers(prefix: string): Promise<CleanupReport> {
       }
     }
   }
-  await new Promise((r) => setTimeout(r, CALLBACK_GRACE_MS));
+  await callbacksSettled();
   const order: CaptureObject['kind'][] = ['vdev', 'ring', 'pool'];
   for (const kind of order) {
     for (const o of stale.filter((s) => s.kind === kind)) {

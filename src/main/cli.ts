@@ -123,8 +123,8 @@ function buildProgram(): Command {
     .description('check hugepages, permissions, the primary, pdump, versions, mempool ops, lcores and CPUs; print each with its fix')
     .option('--file-prefix <prefix>', "also check the primary with this EAL --file-prefix")
     .option('--json', 'print JSON')
-    .action((o: Record<string, unknown>) => {
-      process.exitCode = runDoctorCommand({ prefix: o['filePrefix'] as string | undefined, json: Boolean(o['json']) });
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await runDoctorCommand({ prefix: o['filePrefix'] as string | undefined, json: Boolean(o['json']) });
     });
 
   program

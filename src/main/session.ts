@@ -10,8 +10,9 @@ import { attach, type Attachment } from './attach';
 import { checkBudget, hugepageState } from './budget';
 import { runtimeError } from './errors';
 import { primaryHeapFree, primaryPortIds } from './primary';
-import { busyCpus } from './busy-cpus';
+import { workerCpus } from './busy-cpus';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
+import { callbacksSettled } from './pdump-grace';
 import { native, type PdumpCounters } from './native';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
 import { primaryStillAlive } from './runtime-dir';
@@ -21,10 +22,7 @@ import type { PdumpTuple } from './tuple';
 import { DrainWorkers, type WorkerSpec } from './workers';
 
 /** rte_pdump_disable does not wait for callbacks already running in the primary (22.11). */
-const CALLBACK_GRACE_MS = 50;
 const POLL_MS = 100;
-/** How long the primary's threads are watched to tell polling lcores from idle ones. */
-const BUSY_WINDOW_MS = 200;
 const PROGRESS_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
 /** 0 asks the primary for whole packets, however long (jumbo frames included). */
@@ -93,24 +91,6 @@ export interface CaptureSummary {
 /** Any network interface the kernel knows, with or without an address (dpdk-pdump uses if_nametoindex). */
 function isInterface(name: string): boolean {
   return name !== '' && !name.includes('/') && name !== '.' && name !== '..' && fs.existsSync(`/sys/class/net/${name}`);
-}
-
-/**
- * CPUs for the workers: those the primary's lcores do not run on; failing
- * that, those it does not keep busy; failing that, all of them.
- */
-export function chooseCpus(
-  allowed: readonly number[],
-  primaryLcores: Map<number, number[]>,
-  explicit?: readonly number[],
-  busy: readonly number[] = [],
-): number[] {
-  if (explicit && explicit.length > 0) return [...explicit];
-  const lcoreCpus = new Set([...primaryLcores.values()].flat());
-  const free = allowed.filter((c) => !lcoreCpus.has(c));
-  if (free.length > 0) return free;
-  const idle = allowed.filter((c) => !busy.includes(c));
-  return idle.length > 0 ? idle : [...allowed];
 }
 
 const PROBE_FAILURE = /Couldn't|failed to initiali[sz]e|probe failed|Cannot|cannot/;
@@ -215,7 +195,7 @@ export class CaptureSession {
     });
     this.#teardown.push('detach from the primary', () => native.detach());
     const attached = this.#teardown.mark();
-    const cpus = chooseCpus(allowed, attachment.primary.lcores, opts.cpus, opts.cpus ? [] : await busyCpus(attachment.primary.pid, BUSY_WINDOW_MS));
+    const cpus = await workerCpus(allowed, attachment.primary.lcores, attachment.primary.pid, opts.cpus);
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix))) warn(line);
 
     const plan = planCapture(opts);
@@ -247,7 +227,7 @@ export class CaptureSession {
     // Stop the copies first, give callbacks in flight time to finish, then
     // let every worker empty its ring: nothing the primary copied is lost.
     await this.#teardown.unwindTo(stopCallbacks);
-    await new Promise((r) => setTimeout(r, CALLBACK_GRACE_MS));
+    await callbacksSettled();
     const outcomes = await workers.finish(this.#abort ? Control.Abort : Control.Finish);
     const elapsedS = (Date.now() - started) / 1000;
 

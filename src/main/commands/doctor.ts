@@ -4,15 +4,15 @@
  */
 import fs from 'node:fs';
 import { attach, type Attachment } from '../attach';
+import { workerCpus } from '../busy-cpus';
 import { hugepageState } from '../budget';
 import { findStale } from '../cleanup';
 import { describeObject } from '../leftovers';
 import { freeLcoreId } from '../lcores';
 import { native } from '../native';
-import { checkVersion, inspectPrimary } from '../primary';
+import { checkVersion, inspectPrimary, type PrimaryFacts } from '../primary';
 import { formatBytes } from '../report';
 import { runningPrimaries } from '../runtime-dir';
-import { chooseCpus } from '../session';
 
 export interface DoctorCommand { prefix: string | undefined; json: boolean }
 
@@ -56,15 +56,19 @@ function systemChecks(): Check[] {
   ];
 }
 
-function primaryChecks(prefix: string): Check[] {
+async function primaryChecks(prefix: string): Promise<Check[]> {
   const checks: Check[] = [];
-  const running = check('primary', () => {
-    const facts = inspectPrimary(prefix);
-    return `pid ${facts.pid}, ${facts.version ?? 'version unknown (telemetry off)'}, lcores ${[...facts.lcores.keys()].join(',')}`;
-  });
-  checks.push(running);
-  if (!running.ok) return checks;
-  const facts = inspectPrimary(prefix);
+  let inspected: PrimaryFacts | undefined;
+  checks.push(
+    check('primary', () => {
+      inspected = inspectPrimary(prefix);
+      return `pid ${inspected.pid}, ${inspected.version ?? 'version unknown (telemetry off)'}, lcores ${[...inspected.lcores.keys()].join(',')}`;
+    }),
+  );
+  if (!inspected) return checks;
+  const facts = inspected;
+  // Measured before attaching, as a capture does, so doctor names the same CPUs.
+  const cpus = await workerCpus(native.threadInfo().cpus, facts.lcores, facts.pid);
   checks.push(check('version', () => (checkVersion(facts), `the primary and burstcap both run DPDK ${native.version().replace(/^DPDK /, '')}`)));
   checks.push(check('lcore id', () => `burstcap will use lcore id ${freeLcoreId(facts.lcores)} (the primary uses ${[...facts.lcores.keys()].join(',')})`));
   let attachment: Attachment | undefined;
@@ -91,10 +95,7 @@ function primaryChecks(prefix: string): Check[] {
       }),
     );
     checks.push(
-      check('worker CPUs', () => {
-        const cpus = chooseCpus(native.threadInfo().cpus, facts.lcores);
-        return `workers go to CPU(s) ${cpus.join(',')} by default`;
-      }),
+      check('worker CPUs', () => `workers go to CPU(s) ${cpus.join(',')} by default`),
     );
     checks.push(
       check('ports', () => {
@@ -116,10 +117,10 @@ function primaryChecks(prefix: string): Check[] {
   return checks;
 }
 
-export function runDoctorCommand(cmd: DoctorCommand): number {
+export async function runDoctorCommand(cmd: DoctorCommand): Promise<number> {
   const checks = systemChecks();
   if (cmd.prefix !== undefined) {
-    checks.push(...primaryChecks(cmd.prefix));
+    checks.push(...(await primaryChecks(cmd.prefix)));
   } else {
     const running = runningPrimaries();
     checks.push({
