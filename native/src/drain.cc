@@ -59,7 +59,8 @@ enum Slot : size_t {
   kMalformed = 6,  // copies that were not pcapng blocks
   kOverQuota = 7,  // copies freed unwritten because -c was reached
   kQueued = 8,     // ring fill seen at the last poll
-  kSlotCount = 9,
+  kPolling = 9,    // 1 once the output is open and the loop runs: callbacks may start
+  kSlotCount = 10,
 };
 enum Control : int64_t { kRun = 0, kFinish = 1, kAbort = 2 };
 
@@ -242,6 +243,10 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   uint64_t last_flush = NowNs();
   int64_t packets = 0, bytes = 0, wire = 0, bursts = 0, malformed = 0, over_quota = 0;
 
+  // Only now may the main thread enable the callbacks: opening the output
+  // can take long (O_TRUNC of a large file), and copies made before the
+  // first poll would overflow the ring.
+  slots[kPolling].store(1, std::memory_order_release);
   while (true) {
     int64_t control = slots[kControl].load(std::memory_order_acquire);
     if (control == kAbort) break;

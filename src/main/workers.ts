@@ -25,7 +25,8 @@ export interface WorkerCounters {
   malformed: number;
   tid: number;
   cpu: number;
-  started: boolean;
+  /** The native loop polls its ring (its output is open). */
+  polling: boolean;
 }
 
 const WORKER_FILE = path.join(__dirname, '..', 'workers', 'drain.js');
@@ -74,7 +75,7 @@ export class DrainWorkers {
   /** Resolves once every worker is pinned and polling its ring. */
   async waitStarted(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#controls.some((c, i) => Atomics.load(c, Slot.Started) === 0n && this.#settled[i] === undefined)) {
+    while (this.#controls.some((c, i) => Atomics.load(c, Slot.Polling) === 0n && this.#settled[i] === undefined)) {
       if (Date.now() > deadline) throw runtimeError('WORKERS_NOT_STARTED', `drain workers did not start within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, START_POLL_MS));
     }
@@ -91,7 +92,7 @@ export class DrainWorkers {
       malformed: Number(Atomics.load(c, Slot.Malformed)),
       tid: Number(Atomics.load(c, Slot.Tid)),
       cpu: Number(Atomics.load(c, Slot.Cpu)),
-      started: Atomics.load(c, Slot.Started) === 1n,
+      polling: Atomics.load(c, Slot.Polling) === 1n,
     };
   }
 

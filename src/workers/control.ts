@@ -1,6 +1,6 @@
 /**
  * The control block each drain worker shares with the main thread: one
- * BigInt64Array over a SharedArrayBuffer. Slots 0-8 are written by the native
+ * BigInt64Array over a SharedArrayBuffer. Slots 0-9 are written by the native
  * loop (native/src/drain.cc has the same list); the rest by the worker's JS.
  */
 export const enum Slot {
@@ -13,9 +13,10 @@ export const enum Slot {
   Malformed = 6,
   OverQuota = 7,
   Queued = 8,
-  Tid = 9,
-  Cpu = 10,
-  Started = 11,
+  /** Set by the native loop once its output is open and it polls the ring. */
+  Polling = 9,
+  Tid = 10,
+  Cpu = 11,
 }
 export const SLOT_COUNT = 16;
 

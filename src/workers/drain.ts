@@ -31,11 +31,9 @@ export default function drain(task: DrainTask): DrainOutcome {
     const self = native.threadInfo();
     Atomics.store(slots, Slot.Tid, BigInt(self.tid));
     Atomics.store(slots, Slot.Cpu, BigInt(task.cpu));
-    Atomics.store(slots, Slot.Started, 1n);
     const options = task.vdevPort !== undefined ? { vdevPort: task.vdevPort, clock: task.clock } : { path: task.path!, clock: task.clock };
     return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
   } catch (err) {
-    Atomics.store(slots, Slot.Started, 1n);
     const e = err as BurstcapError;
     return { ok: false, code: e.code ?? 'WORKER_FAILED', message: e.message, errno: e.errno };
   }
