@@ -20,7 +20,8 @@ export interface RingInfo { ring: string; pool: string; ringCount: number; ringC
 
 export interface PcapFileWriter {
   write(data: Buffer, tsNs: bigint, origlen?: number): void;
-  writeRepeated(data: Buffer, count: number, tsNs: bigint, stepNs: bigint): void;
+  /** `count` records taken in turn from `frames`, frameSize bytes each, wrapping around. */
+  writeFrames(frames: Buffer, frameSize: number, count: number, tsNs: bigint, stepNs: bigint): void;
   close(): void;
 }
 
