@@ -22,7 +22,7 @@ const EXIT_FAILURE = 1;
 const TUPLE_HELP = `
 Tuples (the --pdump syntax of dpdk-pdump):
   (port=<id>|device_id=<name>),queue=<n|*>,rx-dev=<file|iface>,tx-dev=<file|iface>
-     [,ring-size=<pow2, default 65536>][,mbuf-size=<bytes, default 2176>]
+     [,ring-size=<pow2, default 32768>][,mbuf-size=<bytes, default 2176>]
      [,total-num-mbufs=<1025-65535, default 65535>]
   queue=*       one ring and one pinned worker per queue and direction; the file
                 still holds every packet of the port, merged in capture-time order

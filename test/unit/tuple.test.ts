@@ -32,7 +32,7 @@ function withoutText(t: PdumpTuple): Omit<PdumpTuple, 'text'> {
 
 describe('TUPLE_DEFAULTS', () => {
   it("matches dpdk-pdump's defaults", () => {
-    expect(TUPLE_DEFAULTS).toEqual({ ringSize: 65536, mbufSize: 2176, totalNumMbufs: 65535 });
+    expect(TUPLE_DEFAULTS).toEqual({ ringSize: 32768, mbufSize: 2176, totalNumMbufs: 65535 });
   });
 });
 
@@ -43,7 +43,7 @@ describe('parseTuple: accepted tuples', () => {
       queue: '*',
       rxDev: 'rx.pcap',
       txDev: undefined,
-      ringSize: 65536,
+      ringSize: 32768,
       mbufSize: 2176,
       totalNumMbufs: 65535,
       text: BASE,
@@ -277,7 +277,7 @@ describe('parseTuple: rejected tuples', () => {
 describe('formatTuple', () => {
   it('prints keys in usage order and omits defaults', () => {
     expect(formatTuple(parseTuple('rx-dev=a,queue=*,port=00'))).toBe('port=0,queue=*,rx-dev=a');
-    expect(formatTuple(parseTuple(`tx-dev=b,${BASE},ring-size=65536,mbuf-size=2176,total-num-mbufs=65535`))).toBe(
+    expect(formatTuple(parseTuple(`tx-dev=b,${BASE},ring-size=32768,mbuf-size=2176,total-num-mbufs=65535`))).toBe(
       'port=0,queue=*,rx-dev=rx.pcap,tx-dev=b',
     );
   });
