@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <queue>
 #include <string>
@@ -37,6 +38,7 @@ class PcapReader {
     }
     uint32_t magic;
     memcpy(&magic, header, 4);
+    memcpy(&snaplen_, header + 16, 4);
     if (magic == kPcapMagicNanos) {
       nanos_ = true;
     } else if (magic == kPcapMagicMicros) {
@@ -61,6 +63,7 @@ class PcapReader {
     return Read(data_.data(), caplen_);
   }
   uint64_t ts_ns() const { return ts_ns_; }
+  uint32_t snaplen() const { return snaplen_; }
   uint32_t caplen() const { return caplen_; }
   uint32_t origlen() const { return origlen_; }
   const uint8_t* data() const { return data_.data(); }
@@ -88,6 +91,7 @@ class PcapReader {
   std::string path_;
   int fd_ = -1;
   bool nanos_ = true;
+  uint32_t snaplen_ = 0;
   std::vector<uint8_t> buf_;
   size_t pos_ = 0, end_ = 0;
   uint64_t ts_ns_ = 0;
@@ -113,8 +117,11 @@ class MergeWorker : public Napi::AsyncWorker {
       }
       readers.push_back(std::move(r));
     }
+    // The merged file may hold the longest record any input may hold.
+    uint32_t snaplen = 0;
+    for (const auto& r : readers) snaplen = std::max(snaplen, r->snaplen());
     PcapWriter writer;
-    if (!writer.Open(output_)) {
+    if (!writer.Open(output_, snaplen)) {
       code_ = "OUTPUT_OPEN_FAILED";
       errno_ = writer.error();
       SetError("cannot open " + output_ + " for writing: " + strerror(errno_));

@@ -58,7 +58,7 @@ uint64_t PcapWriter::packet_bytes() const {
   return durable_ > headers ? durable_ - headers : 0;
 }
 
-bool PcapWriter::Open(const std::string& path) {
+bool PcapWriter::Open(const std::string& path, uint32_t snaplen) {
   path_ = path;
   if (buf_ == nullptr) return false;  // error_ holds the mmap failure
   fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -66,7 +66,7 @@ bool PcapWriter::Open(const std::string& path) {
     error_ = errno;
     return false;
   }
-  PcapFileHeader h = {kPcapMagicNanos, kPcapVersionMajor, kPcapVersionMinor, 0, 0, kPcapSnaplen, kLinktypeEthernet};
+  PcapFileHeader h = {kPcapMagicNanos, kPcapVersionMajor, kPcapVersionMinor, 0, 0, snaplen, kLinktypeEthernet};
   if (!WriteAll(reinterpret_cast<const uint8_t*>(&h), sizeof(h))) {
     Fail(errno);
     return false;

@@ -36,7 +36,8 @@ class PcapWriter {
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  bool Open(const std::string& path);
+  // snaplen goes into the file header: the longest record the file may hold.
+  bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen);
   // A record in pieces: Begin with its lengths, Append exactly caplen bytes.
   bool Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen);
   void Append(const void* data, size_t len);

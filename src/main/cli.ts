@@ -11,7 +11,7 @@ import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
 import { runDoctorCommand } from './commands/doctor';
 import { runListCommand } from './commands/list';
-import { parseCount, parseCpuList, parseDuration } from './cpu-list';
+import { parseCount, parseCpuList, parseDuration, parseSnaplen } from './cpu-list';
 import { isBurstcapError, usageError } from './errors';
 import { parsePdumpArgv } from './pdump-argv';
 import { parseTuple, type PdumpTuple } from './tuple';
@@ -67,6 +67,7 @@ function buildProgram(): Command {
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
     .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
+    .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
     .addOption(new Option('--writer <kind>', 'native: burstcap writes the files; vdev: net_pcap vdevs write them, like dpdk-pdump').default('native'))
@@ -83,6 +84,7 @@ function buildProgram(): Command {
         writer: parseWriter(o['writer'] as string),
         count: o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count'),
         durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
+        snaplen: o['snaplen'] === undefined ? undefined : parseSnaplen(o['snaplen'] as string, '-s/--snaplen'),
         cpus: o['cpus'] === undefined ? undefined : parseCpuList(o['cpus'] as string),
         json: o['json'] as string | undefined,
         extraEal: o['eal'] as string[],

@@ -1,6 +1,7 @@
 /**
  * Parsers for the small numeric options: CPU lists ("0,2,5-7", the syntax of
- * taskset and /sys/devices/system/cpu/online), counts and durations.
+ * taskset and /sys/devices/system/cpu/online), counts, durations and snapshot
+ * lengths.
  * Each reports a usage error naming the option and the offending text.
  */
 import { usageError } from './errors';
@@ -109,4 +110,16 @@ function cpuId(digits: string, text: string, optionName: string): number {
 /** Shows empty or space-containing values unambiguously. */
 function quote(text: string): string {
   return `'${text}'`;
+}
+
+/** tcpdump's default and largest snapshot length: -s 0 stands for it. */
+export const MAX_SNAPLEN = 262144;
+
+/** Bytes to keep of each packet, as tcpdump's -s: 0 means whole packets (returned as 0). */
+export function parseSnaplen(text: string, optionName: string): number {
+  const rule = `must be a decimal integer from 1 to ${MAX_SNAPLEN}, or 0 for whole packets`;
+  if (!DECIMAL.test(text)) throw usageError('BAD_SNAPLEN', `${optionName} ${quote(text)}: not a decimal integer (${rule})`);
+  const n = Number(text);
+  if (n > MAX_SNAPLEN) throw usageError('BAD_SNAPLEN', `${optionName} ${quote(text)}: out of range (${rule})`);
+  return n === MAX_SNAPLEN ? 0 : n;
 }

@@ -14,7 +14,8 @@ export interface PortInfo {
 }
 export interface PdumpCounters { accepted: number; filtered: number; nombuf: number; ringfull: number }
 export interface MempoolOpsAlignment { localBefore: string[]; primary: string[]; localAfter: string[]; changed: boolean }
-export interface DrainOptions { path?: string; vdevPort?: number; clock: ClockRef }
+/** snaplen: the longest record, for the file header; 0 = whole packets. */
+export interface DrainOptions { path?: string; snaplen?: number; vdevPort?: number; clock: ClockRef }
 export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number }
 export interface RingInfo { ring: string; pool: string; ringCount: number; ringCapacity: number; poolAvailable: number; poolInUse: number }
 

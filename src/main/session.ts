@@ -21,7 +21,6 @@ import { Teardown } from './teardown';
 import type { PdumpTuple } from './tuple';
 import { DrainWorkers, type WorkerSpec } from './workers';
 
-/** rte_pdump_disable does not wait for callbacks already running in the primary (22.11). */
 const POLL_MS = 100;
 const PROGRESS_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
@@ -40,6 +39,8 @@ export interface CaptureOptions {
   writer: WriterKind;
   count?: number | undefined;
   durationS?: number | undefined;
+  /** Bytes the primary copies of each packet; undefined or 0 = whole packets. */
+  snaplen?: number | undefined;
   cpus?: readonly number[] | undefined;
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
@@ -158,6 +159,10 @@ export class CaptureSession {
 
   constructor(opts: CaptureOptions) {
     this.#opts = opts;
+  }
+
+  get #snaplen(): number {
+    return this.#opts.snaplen ?? FULL_SNAPLEN;
   }
 
   /** Ends the capture; a second request stops without emptying the rings. */
@@ -291,7 +296,12 @@ export class CaptureSession {
 
   #startWorkers(plan: CapturePlan, rings: readonly number[], vdevPorts: readonly (number | undefined)[], cpus: readonly number[], a: Attachment): DrainWorkers {
     const specs: WorkerSpec[] = plan.rings.map((r, i) => {
-      const spec: WorkerSpec = { ringId: rings[i]!, cpu: cpus[i % cpus.length]!, threadName: `bc p${r.port}q${r.queue}${r.direction}` };
+      const spec: WorkerSpec = {
+        ringId: rings[i]!,
+        cpu: cpus[i % cpus.length]!,
+        threadName: `bc p${r.port}q${r.queue}${r.direction}`,
+        snaplen: this.#snaplen,
+      };
       if (r.sink.kind === 'file') spec.path = r.sink.path;
       else spec.vdevPort = vdevPorts[i]!;
       return spec;
@@ -319,7 +329,7 @@ export class CaptureSession {
   #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number): void {
     plan.rings.forEach((r, i) => {
       try {
-        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, FULL_SNAPLEN);
+        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, this.#snaplen);
       } catch (err) {
         if (!primaryStillAlive(this.#opts.prefix, primaryPid)) {
           throw runtimeError('PRIMARY_EXITED', 'the primary exited while the capture was being set up; nothing was captured');

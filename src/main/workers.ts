@@ -16,6 +16,8 @@ export interface WorkerSpec {
   threadName: string;
   path?: string;
   vdevPort?: number;
+  /** Bytes the primary copies of each packet; 0 = whole packets. */
+  snaplen: number;
 }
 
 export interface WorkerCounters {
@@ -55,6 +57,7 @@ export class DrainWorkers {
         shared,
         path: spec.path,
         vdevPort: spec.vdevPort,
+        snaplen: spec.snaplen,
         clock,
       };
       return (this.#pool.run(task) as Promise<DrainOutcome>).then(

@@ -16,6 +16,8 @@ export interface DrainTask {
   shared: SharedArrayBuffer;
   path: string | undefined;
   vdevPort: number | undefined;
+  /** Bytes the primary copies of each packet, for the file header; 0 = whole packets. */
+  snaplen: number;
   clock: ClockRef;
 }
 
@@ -31,7 +33,7 @@ export default function drain(task: DrainTask): DrainOutcome {
     const self = native.threadInfo();
     Atomics.store(slots, Slot.Tid, BigInt(self.tid));
     Atomics.store(slots, Slot.Cpu, BigInt(task.cpu));
-    const options = task.vdevPort !== undefined ? { vdevPort: task.vdevPort, clock: task.clock } : { path: task.path!, clock: task.clock };
+    const options = task.vdevPort !== undefined ? { vdevPort: task.vdevPort, clock: task.clock } : { path: task.path!, snaplen: task.snaplen, clock: task.clock };
     return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
   } catch (err) {
     const e = err as BurstcapError;

@@ -9,6 +9,7 @@ import { assertNothingLeft, firstOutOfOrder, framesDifference, msToNs, removeDir
 import { JUMBO_SIZE, makeJumbo, makePackets, seqOf } from '../helpers/packets';
 import { LINKTYPE_ETHERNET, capinfos, readPcap, tcpdumpLines, type PcapFile } from '../helpers/pcap';
 import { Testpmd, type TestpmdOptions } from '../helpers/testpmd';
+import { native } from '../../src/main/native';
 
 const PACKETS = 1_000;
 const JUMBO_PACKETS = 100;
@@ -19,6 +20,8 @@ const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 const JUMBO_TESTPMD_ARGS = ['--max-pkt-len=9600'];
 /** Stamps are taken between `start` and the end of the capture; allow for clock reading granularity. */
 const CLOCK_SLACK_MS = 1_000;
+/** Ethernet, IPv4 and UDP headers: shorter than every frame, so each record is cut, jumbo ones included. */
+const SNAPLEN = 42;
 
 let workDir: string;
 const primaries: Testpmd[] = [];
@@ -41,13 +44,13 @@ interface ReplayCapture {
 }
 
 /** Captures port 0 rx and tx while the primary replays `frames` once. */
-async function captureReplay(tp: Testpmd, tag: string, frames: Buffer[]): Promise<ReplayCapture> {
+async function captureReplay(tp: Testpmd, tag: string, frames: Buffer[], extraArgs: string[] = []): Promise<ReplayCapture> {
   const rxPath = join(workDir, `${tag}-rx.pcap`);
   const txPath = join(workDir, `${tag}-tx.pcap`);
   const jsonPath = join(workDir, `${tag}.json`);
   const args = [
     'capture', '--file-prefix', tp.prefix, '-a', String(CAPTURE_SECONDS), '--json', jsonPath,
-    '--pdump', `port=0,queue=*,rx-dev=${rxPath},tx-dev=${txPath},${SMALL_POOL}`,
+    '--pdump', `port=0,queue=*,rx-dev=${rxPath},tx-dev=${txPath},${SMALL_POOL}`, ...extraArgs,
   ];
   const bc = Burstcap.spawn(args);
   await bc.waitCapturing();
@@ -167,5 +170,37 @@ describe('exact capture of a replayed pcap', () => {
     for (const dir of ['rx', 'tx']) {
       expectToolsAgree(join(workDir, `jumbo-${dir}.pcap`), frames, cap.fromMs, cap.toMs);
     }
+  });
+
+  it('cuts each packet to -s bytes in the primary, keeping its original length, jumbo frames included', async () => {
+    const frames = mixedJumboTraffic();
+    const tp = await startReplay('snap.pcap', frames, { extraApp: JUMBO_TESTPMD_ARGS });
+    const cap = await captureReplay(tp, 'snap', frames, ['-s', String(SNAPLEN)]);
+
+    const cut = frames.map((f) => f.subarray(0, SNAPLEN));
+    const cutBytes = totalBytes(cut);
+    expect(cap.summary).toMatchObject({ packets: 2 * frames.length, bytes: 2 * cutBytes, dropped: 0, errors: [] });
+    for (const file of [cap.rx, cap.tx]) {
+      expect(file.snaplen).toBe(SNAPLEN);
+      expect(framesDifference(file.records.map((r) => r.data), cut)).toBeUndefined();
+      expect(file.records.map((r) => [r.caplen, r.origlen])).toEqual(frames.map((f) => [Math.min(f.length, SNAPLEN), f.length]));
+    }
+    // The cut frames lose their sequence marker; the replay order pairs them.
+    const txBeforeRx = cap.tx.records.filter((r, i) => r.tsNs < cap.rx.records[i]!.tsNs);
+    expect(txBeforeRx).toHaveLength(0);
+    for (const dir of ['rx', 'tx']) {
+      const path = join(workDir, `snap-${dir}.pcap`);
+      expect(tcpdumpLines(path)).toHaveLength(frames.length);
+      // capinfos' data size counts original lengths: proof they were kept.
+      expect(capinfos(path)).toMatchObject({ packets: frames.length, dataBytes: totalBytes(frames) });
+    }
+
+    // Merging per-queue or per-direction files keeps the cut length in the header.
+    const merged = join(workDir, 'snap-merged.pcap');
+    await native.mergePcaps([join(workDir, 'snap-rx.pcap'), join(workDir, 'snap-tx.pcap')], merged);
+    const both = readPcap(merged);
+    expect(both.snaplen).toBe(SNAPLEN);
+    expect(both.records).toHaveLength(2 * frames.length);
+    expect(firstOutOfOrder(both.records.map((r) => r.tsNs))).toBe(-1);
   });
 });

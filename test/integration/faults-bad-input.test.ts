@@ -60,6 +60,8 @@ const BAD_INPUTS: BadInput[] = [
   { what: '-a with a unit it does not know', args: withGoodTuple('-a', '10x'), says: /-a\/--duration '10x'/ },
   { what: '-c zero', args: withGoodTuple('-c', '0'), says: /-c\/--count '0'/ },
   { what: '-c not a number', args: withGoodTuple('-c', 'abc'), says: /-c\/--count 'abc'/ },
+  { what: '-s with a unit', args: withGoodTuple('-s', '64k'), says: /-s\/--snaplen '64k': not a decimal integer/ },
+  { what: '-s above 262144', args: withGoodTuple('-s', '262145'), says: /-s\/--snaplen '262145': out of range/ },
   {
     what: 'an output in a missing directory',
     args: (d) => pdump(`port=0,queue=0,rx-dev=${join(d, 'missing', 'rx.pcap')},${SMALL_POOL}`),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BurstcapError, isBurstcapError } from '../../src/main/errors';
-import { formatCpuList, MAX_CPU_ID, parseCount, parseCpuList, parseDuration, validateCpus } from '../../src/main/cpu-list';
+import { formatCpuList, MAX_CPU_ID, MAX_SNAPLEN, parseCount, parseCpuList, parseDuration, parseSnaplen, validateCpus } from '../../src/main/cpu-list';
 
 function expectRejected(run: () => unknown, code: string, ...fragments: string[]): BurstcapError {
   let caught: unknown;
@@ -198,5 +198,36 @@ describe('parseDuration', () => {
         expect(parseDuration(`${n}m`, '--duration')).toBe(parseDuration(`${n * 60}`, '--duration'));
       }),
     );
+  });
+});
+
+describe('parseSnaplen', () => {
+  it.each([
+    ['0', 0],
+    ['1', 1],
+    ['128', 128],
+    ['0096', 96],
+    [String(MAX_SNAPLEN - 1), MAX_SNAPLEN - 1],
+    // tcpdump's largest snapshot length keeps whole packets, as 0 does.
+    [String(MAX_SNAPLEN), 0],
+  ])('parses %s', (text, n) => {
+    expect(parseSnaplen(text, '-s/--snaplen')).toBe(n);
+  });
+
+  it.each([
+    [String(MAX_SNAPLEN + 1), 'out of range'],
+    ['', 'not a decimal integer'],
+    ['-1', 'not a decimal integer'],
+    ['64k', 'not a decimal integer'],
+    ['1e3', 'not a decimal integer'],
+  ])('rejects %s', (text, fragment) => {
+    let caught: unknown;
+    try {
+      parseSnaplen(text, '-s/--snaplen');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'BAD_SNAPLEN', kind: 'usage' });
+    expect((caught as Error).message).toMatch(new RegExp(`^-s/--snaplen '.*': ${fragment} \\(.*or 0 for whole packets\\)$`));
   });
 });

@@ -13,6 +13,7 @@ export interface CaptureCommand {
   writer: WriterKind;
   count?: number | undefined;
   durationS?: number | undefined;
+  snaplen?: number | undefined;
   cpus?: number[] | undefined;
   json?: string | undefined;
   extraEal?: string[] | undefined;
@@ -35,6 +36,7 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     writer: cmd.writer,
     count: cmd.count,
     durationS: cmd.durationS,
+    snaplen: cmd.snaplen,
     cpus: cmd.cpus,
     extraEal: cmd.extraEal,
     verbose: cmd.verbose,
