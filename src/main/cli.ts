@@ -19,7 +19,7 @@ import { parseTuple, type PdumpTuple } from './tuple';
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
-const TUPLE_HELP = `
+export const TUPLE_HELP = `
 Tuples (the --pdump syntax of dpdk-pdump):
   (port=<id>|device_id=<name>),queue=<n|*>,rx-dev=<file|iface>,tx-dev=<file|iface>
      [,ring-size=<pow2, default 32768>][,mbuf-size=<bytes, default 2176>]
@@ -37,7 +37,7 @@ Examples:
   burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
   burstcap capture --file-prefix app1 -a 10 --json - \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcap,tx-dev=/tmp/p0.pcap'
-  burstcap capture --pdump 'port=1,queue=%q,rx-dev=/tmp/rx-q%q.pcap' -c 100000
+  burstcap capture --pdump 'port=1,queue=*,rx-dev=/tmp/rx-q%q.pcap' -c 100000 -s 128
 `;
 
 function collect(value: string, previous: string[]): string[] {
