@@ -10,6 +10,7 @@
         "src/mempool_ops.cc",
         "src/capture_ring.cc",
         "src/pdump.cc",
+        "src/filter.cc",
         "src/ports.cc",
         "src/vdev.cc",
         "src/pcap_writer.cc",
@@ -25,8 +26,8 @@
       "cflags_cc": ["-std=gnu++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags libdpdk)"],
       "libraries": [
         "<!@(pkg-config --libs-only-L libdpdk)",
-        "-lrte_pdump", "-lrte_pcapng", "-lrte_ethdev", "-lrte_mbuf", "-lrte_mempool", "-lrte_ring",
-        "-lrte_eal", "-lrte_kvargs", "-lrte_telemetry", "-lpthread", "-ldl"
+        "-lrte_pdump", "-lrte_pcapng", "-lrte_bpf", "-lrte_ethdev", "-lrte_mbuf", "-lrte_mempool", "-lrte_ring",
+        "-lrte_eal", "-lrte_kvargs", "-lrte_telemetry", "-lpcap", "-lpthread", "-ldl"
       ]
     }
   ]

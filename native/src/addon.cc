@@ -1,11 +1,13 @@
 // burstcap's native side: one module, split by resource (EAL, capture rings,
-// pdump callbacks, vdevs, the drain loop, the pcap writer and merge).
+// pdump callbacks and their filters, vdevs, the drain loop, the pcap writer
+// and merge).
 #include <napi.h>
 
 #include "capture_ring.h"
 #include "drain.h"
 #include "eal.h"
 #include "errors.h"
+#include "filter.h"
 #include "mempool_ops.h"
 #include "merge.h"
 #include "pcap_writer.h"
@@ -36,6 +38,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("captureRingInfo", CaptureRingInfo);
   fn("listSharedObjects", ListSharedObjects);
   fn("freeStaleObject", FreeStaleObject);
+  fn("checkFilter", CheckFilter);
+  fn("createFilter", CreateFilter);
+  fn("destroyFilter", DestroyFilter);
   fn("pdumpReady", PdumpReady);
   fn("pdumpEnable", PdumpEnable);
   fn("pdumpDisable", PdumpDisable);

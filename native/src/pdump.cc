@@ -8,6 +8,7 @@
 #include "capture_ring.h"
 #include "eal.h"
 #include "errors.h"
+#include "filter.h"
 
 namespace burstcap {
 
@@ -54,7 +55,7 @@ Napi::Value PdumpReady(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), rte_memzone_lookup(kPdumpStatsZone) != nullptr);
 }
 
-// pdumpEnable(port, queue, direction, ringId, snaplen)
+// pdumpEnable(port, queue, direction, ringId, snaplen, filterId?)
 Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);
@@ -64,9 +65,15 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   auto ring = FindCaptureRing(ArgU32(info, 3, "ringId"));
   uint32_t snaplen = ArgU32(info, 4, "snaplen");
   if (!ring) Throw(env, "NO_SUCH_RING", "unknown capture ring id");
+  const struct rte_bpf_prm* filter = nullptr;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    filter = FindFilter(ArgU32(info, 5, "filterId"));
+    if (filter == nullptr) Throw(env, "NO_SUCH_FILTER", "unknown filter id");
+  }
   // The pcapng flag makes the primary stamp every copy with its capture time.
+  // The primary loads its own copy of the filter before it answers.
   int ret = rte_pdump_enable_bpf(port, static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG, snaplen, ring->ring,
-                                 ring->pool, nullptr);
+                                 ring->pool, filter);
   if (ret < 0) {
     int err = rte_errno;
     std::string where = "port " + std::to_string(port) + " queue " + std::to_string(queue) + (dir == RTE_PDUMP_FLAG_RX ? " rx" : " tx");

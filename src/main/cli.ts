@@ -13,6 +13,7 @@ import { runDoctorCommand } from './commands/doctor';
 import { runListCommand } from './commands/list';
 import { parseCount, parseCpuList, parseDuration, parseSnaplen } from './cpu-list';
 import { isBurstcapError, usageError } from './errors';
+import { native } from './native';
 import { parsePdumpArgv } from './pdump-argv';
 import { parseTuple, type PdumpTuple } from './tuple';
 
@@ -38,6 +39,7 @@ Examples:
   burstcap capture --file-prefix app1 -a 10 --json - \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcap,tx-dev=/tmp/p0.pcap'
   burstcap capture --pdump 'port=1,queue=*,rx-dev=/tmp/rx-q%q.pcap' -c 100000 -s 128
+  burstcap capture -f 'tcp port 443 and host 10.0.0.1' --pdump 'port=0,queue=*,rx-dev=/tmp/tls.pcap'
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -47,6 +49,12 @@ function collect(value: string, previous: string[]): string[] {
 function parseWriter(value: string): 'native' | 'vdev' {
   if (value !== 'native' && value !== 'vdev') throw usageError('BAD_WRITER', `--writer ${value}: choose native or vdev`);
   return value;
+}
+
+/** A syntax error is a usage error, reported before anything touches the primary. */
+function checkedFilter(expression: string): string {
+  native.checkFilter(expression);
+  return expression;
 }
 
 function parseAutostop(value: string): number {
@@ -67,6 +75,7 @@ function buildProgram(): Command {
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
     .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
+    .option('-f, --filter <expression>', "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches")
     .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
@@ -85,6 +94,7 @@ function buildProgram(): Command {
         count: o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count'),
         durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
         snaplen: o['snaplen'] === undefined ? undefined : parseSnaplen(o['snaplen'] as string, '-s/--snaplen'),
+        filter: o['filter'] === undefined ? undefined : checkedFilter(o['filter'] as string),
         cpus: o['cpus'] === undefined ? undefined : parseCpuList(o['cpus'] as string),
         json: o['json'] as string | undefined,
         extraEal: o['eal'] as string[],

@@ -41,8 +41,13 @@ export interface Native {
   captureRingInfo(id: number): RingInfo;
   listSharedObjects(): { name: string; len: number }[];
   freeStaleObject(kind: 'ring' | 'pool', name: string): boolean;
+  /** Syntax check of a pcap-filter(7) expression; no EAL needed. Returns its classic instruction count. */
+  checkFilter(expression: string): number;
+  /** Compiles, converts and checks a filter against libpcap; the program lives in shared memory. */
+  createFilter(expression: string): number;
+  destroyFilter(id: number): void;
   pdumpReady(): boolean;
-  pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number): void;
+  pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number, filterId?: number): void;
   pdumpDisable(port: number, queue: number, direction: 1 | 2 | 3): void;
   pdumpQueueStats(port: number, queue: number, direction: 1 | 2): PdumpCounters;
   listPorts(): PortInfo[];
@@ -74,12 +79,16 @@ function load(): Native {
   (addon as unknown as { setErrorFactory(f: (...a: unknown[]) => Error): void }).setErrorFactory(
     (code: unknown, message: unknown, errno: unknown, detail: unknown) =>
       new BurstcapError(String(code), String(message), {
+        kind: USAGE_CODES.has(String(code)) ? 'usage' : 'runtime',
         errno: typeof errno === 'number' && errno !== 0 ? errno : undefined,
         detail: typeof detail === 'string' && detail !== '' ? detail : undefined,
       }),
   );
   return addon;
 }
+
+/** Native errors about what the user asked for: exit 2, like any bad option. */
+const USAGE_CODES = new Set(['BAD_FILTER', 'FILTER_UNSUPPORTED', 'FILTER_MISMATCH']);
 
 let loaded: Native | undefined;
 

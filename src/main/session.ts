@@ -41,6 +41,8 @@ export interface CaptureOptions {
   durationS?: number | undefined;
   /** Bytes the primary copies of each packet; undefined or 0 = whole packets. */
   snaplen?: number | undefined;
+  /** pcap-filter(7) expression the primary tests each packet against before copying it. */
+  filter?: string | undefined;
   cpus?: readonly number[] | undefined;
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
@@ -206,12 +208,13 @@ export class CaptureSession {
     const plan = planCapture(opts);
     checkOutputs(plan);
     checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
+    const filterId = this.#createFilter();
     const rings = this.#createRings(plan);
     const vdevPorts = this.#createVdevs(plan, rings);
     const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);
     await workers.waitStarted(WORKER_START_TIMEOUT_MS);
     const stopCallbacks = this.#teardown.mark();
-    this.#enableCallbacks(plan, rings, attachment.primary.pid);
+    this.#enableCallbacks(plan, rings, attachment.primary.pid, filterId);
 
     const started = Date.now();
     this.#emit({
@@ -262,6 +265,15 @@ export class CaptureSession {
     const bytes = outputs.reduce((s, o) => s + o.bytes, 0);
     const dropped = outputs.reduce((s, o) => s + o.ringfull + o.nombuf, 0);
     return { elapsed_s: elapsedS, packets, bytes, dropped, stop_reason: reason, outputs, ports, files, errors };
+  }
+
+  /** The filter program outlives every callback that runs it: created first, freed after they are disabled. */
+  #createFilter(): number | undefined {
+    const expression = this.#opts.filter;
+    if (expression === undefined) return undefined;
+    const id = native.createFilter(expression);
+    this.#teardown.push('free the capture filter', () => native.destroyFilter(id));
+    return id;
   }
 
   #createRings(plan: CapturePlan): number[] {
@@ -326,10 +338,10 @@ export class CaptureSession {
     }
   }
 
-  #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number): void {
+  #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number, filterId: number | undefined): void {
     plan.rings.forEach((r, i) => {
       try {
-        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, this.#snaplen);
+        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, this.#snaplen, filterId);
       } catch (err) {
         if (!primaryStillAlive(this.#opts.prefix, primaryPid)) {
           throw runtimeError('PRIMARY_EXITED', 'the primary exited while the capture was being set up; nothing was captured');

@@ -12,7 +12,7 @@ const IPV4_HEADER_LEN = 20;
 const UDP_HEADER_LEN = 8;
 const TCP_HEADER_LEN = 20;
 const MARKER_LEN = 12;
-const MARKER_MAGIC = 0x42435431; // "BCT1"
+export const MARKER_MAGIC = 0x42435431; // "BCT1"
 
 const ETHERTYPE_IPV4 = 0x0800;
 const IPPROTO_TCP = 6;

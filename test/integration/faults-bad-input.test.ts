@@ -61,6 +61,7 @@ const BAD_INPUTS: BadInput[] = [
   { what: '-c zero', args: withGoodTuple('-c', '0'), says: /-c\/--count '0'/ },
   { what: '-c not a number', args: withGoodTuple('-c', 'abc'), says: /-c\/--count 'abc'/ },
   { what: '-s with a unit', args: withGoodTuple('-s', '64k'), says: /-s\/--snaplen '64k': not a decimal integer/ },
+  { what: '-f that libpcap cannot parse', args: withGoodTuple('-f', 'tcp port'), says: /filter 'tcp port': can't parse filter expression: syntax error/ },
   { what: '-s above 262144', args: withGoodTuple('-s', '262145'), says: /-s\/--snaplen '262145': out of range/ },
   {
     what: 'an output in a missing directory',

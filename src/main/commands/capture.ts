@@ -14,6 +14,7 @@ export interface CaptureCommand {
   count?: number | undefined;
   durationS?: number | undefined;
   snaplen?: number | undefined;
+  filter?: string | undefined;
   cpus?: number[] | undefined;
   json?: string | undefined;
   extraEal?: string[] | undefined;
@@ -37,6 +38,7 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     count: cmd.count,
     durationS: cmd.durationS,
     snaplen: cmd.snaplen,
+    filter: cmd.filter,
     cpus: cmd.cpus,
     extraEal: cmd.extraEal,
     verbose: cmd.verbose,
