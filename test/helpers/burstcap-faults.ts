@@ -1,13 +1,38 @@
-// Building blocks of the fault tests: what a primary holds in memory (read
-// over telemetry, without joining it as a secondary), the known frames of the
-// C fixture, a small tmpfs to fill up, and Debian's dpdk-pdump as the peer
-// whose crashes burstcap must clean up after.
+// Building blocks of the fault tests: a paced primary with its memory
+// baseline, what a primary holds in memory (read over telemetry, without
+// joining it as a secondary), the known frames of the C fixture, a small
+// tmpfs to fill up, and Debian's dpdk-pdump as the peer whose crashes
+// burstcap must clean up after.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../../src/main/native';
-import { buildPrimary, removeLeftovers, runtimeDir } from './fixture-primary';
+import { killAllBurstcaps } from './burstcap';
+import { removeDir, shortTempDir } from './capture';
+import { buildPrimary, FixturePrimary, removeLeftovers, runtimeDir } from './fixture-primary';
 import { MAGIC_NSEC, MAGIC_USEC } from './pcap';
+
+// -------------------------------------------------------- paced primary ---
+
+/** The C fixture sending known frames, a work directory, and its memory before any capture. */
+export interface PacedPrimary {
+  primary: FixturePrimary;
+  dir: string;
+  baseline: PrimaryMemory;
+}
+
+export async function startPacedPrimary(pps: number): Promise<PacedPrimary> {
+  const dir = shortTempDir();
+  const primary = await FixturePrimary.start({ rate: pps, known: true });
+  return { primary, dir, baseline: primaryMemory(primary.prefix) };
+}
+
+/** Kills any capture a failed test left running, then stops the primary and removes the directory. */
+export async function stopPacedPrimary(paced: Partial<PacedPrimary>): Promise<void> {
+  await killAllBurstcaps();
+  await paced.primary?.stop();
+  removeDir(paced.dir);
+}
 
 // ---------------------------------------------------------------- memory ---
 

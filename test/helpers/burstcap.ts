@@ -2,8 +2,9 @@
 // its output, waits for lines on stderr, sends signals, reads the --json
 // summary, and never lets a capture outlive the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { findOnPath } from './testpmd';
 
 /** The built CLI of this checkout; BURSTCAP_CLI points the tests at another build. */
 export const CLI_PATH = process.env['BURSTCAP_CLI'] ?? resolve(__dirname, '..', '..', 'dist', 'src', 'main', 'cli.js');
@@ -90,14 +91,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const bc of running) bc.killNow();
   });
-}
-
-function findOnPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = join(dir || '.', bin);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /**

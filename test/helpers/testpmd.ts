@@ -181,7 +181,8 @@ export function cleanupStalePrefixes(): string[] {
   return removed;
 }
 
-function findOnPath(bin: string): string | undefined {
+/** The full path of a program on PATH, as the shell would find it. */
+export function findOnPath(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const candidate = join(dir || '.', bin);
     if (existsSync(candidate)) return candidate;

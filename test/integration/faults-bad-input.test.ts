@@ -4,9 +4,16 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeResult, errorLines, EXIT_OK, EXIT_USAGE, killAllBurstcaps, runBurstcap } from '../helpers/burstcap';
-import { memoryChange, memoryProblem, primaryMemory, readKnownCapture, type PrimaryMemory } from '../helpers/burstcap-faults';
-import { removeDir, shortTempDir } from '../helpers/capture';
+import { describeResult, errorLines, EXIT_OK, EXIT_USAGE, runBurstcap } from '../helpers/burstcap';
+import {
+  memoryChange,
+  memoryProblem,
+  primaryMemory,
+  type PrimaryMemory,
+  readKnownCapture,
+  startPacedPrimary,
+  stopPacedPrimary,
+} from '../helpers/burstcap-faults';
 import { FixturePrimary } from '../helpers/fixture-primary';
 
 const PACED_PPS = 20_000;
@@ -83,16 +90,10 @@ describe('bad input', () => {
   let baseline: PrimaryMemory;
 
   beforeAll(async () => {
-    dir = shortTempDir();
-    primary = await FixturePrimary.start({ rate: PACED_PPS, known: true });
-    baseline = primaryMemory(primary.prefix);
+    ({ primary, dir, baseline } = await startPacedPrimary(PACED_PPS));
   });
 
-  afterAll(async () => {
-    await killAllBurstcaps();
-    await primary?.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopPacedPrimary({ primary, dir }));
 
   const capture = (args: string[]) => ['capture', '--file-prefix', primary.prefix, '-q', ...args];
 

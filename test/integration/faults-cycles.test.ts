@@ -3,17 +3,18 @@
 // a long-running application slowly fills up with the remains of its captures.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Burstcap, describeResult, EXIT_OK, killAllBurstcaps } from '../helpers/burstcap';
+import { Burstcap, describeResult, EXIT_OK } from '../helpers/burstcap';
 import {
   isProcessAlive,
   memoryProblem,
   partFiles,
   primaryMemory,
+  type PrimaryMemory,
   readKnownCapture,
   runtimeFilesOf,
-  type PrimaryMemory,
+  startPacedPrimary,
+  stopPacedPrimary,
 } from '../helpers/burstcap-faults';
-import { removeDir, shortTempDir } from '../helpers/capture';
 import { FixturePrimary } from '../helpers/fixture-primary';
 
 const PACED_PPS = 20_000;
@@ -46,16 +47,10 @@ describe('start/stop cycles', () => {
   let baseline: PrimaryMemory;
 
   beforeAll(async () => {
-    dir = shortTempDir();
-    primary = await FixturePrimary.start({ rate: PACED_PPS, known: true });
-    baseline = primaryMemory(primary.prefix);
+    ({ primary, dir, baseline } = await startPacedPrimary(PACED_PPS));
   });
 
-  afterAll(async () => {
-    await killAllBurstcaps();
-    await primary?.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopPacedPrimary({ primary, dir }));
 
   async function captureOnce(cycle: number): Promise<void> {
     // Both directions into one file: two rings write parts that are merged at the end.

@@ -13,9 +13,11 @@ import {
   killAllPdumps,
   memoryProblem,
   primaryMemory,
+  type PrimaryMemory,
   readKnownCapture,
   runtimeFilesOf,
-  type PrimaryMemory,
+  startPacedPrimary,
+  stopPacedPrimary,
 } from '../helpers/burstcap-faults';
 import { removeDir, shortTempDir, sleep } from '../helpers/capture';
 import { FixturePrimary } from '../helpers/fixture-primary';
@@ -42,16 +44,10 @@ describe('recovery after kill -9 of burstcap', () => {
   let captures = 0;
 
   beforeAll(async () => {
-    dir = shortTempDir();
-    primary = await FixturePrimary.start({ rate: PACED_PPS, known: true });
-    baseline = primaryMemory(primary.prefix);
+    ({ primary, dir, baseline } = await startPacedPrimary(PACED_PPS));
   });
 
-  afterAll(async () => {
-    await killAllBurstcaps();
-    await primary?.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopPacedPrimary({ primary, dir }));
 
   const tuple = (name: string): string =>
     `port=0,queue=0,rx-dev=${join(dir, `${name}-rx.pcap`)},tx-dev=${join(dir, `${name}-tx.pcap`)},${SMALL_POOL}`;
