@@ -23,6 +23,8 @@ namespace {
 // rte_bpf_convert() keeps classic BPF's X register in r7 (lib/bpf/bpf_convert.c).
 constexpr uint8_t kConvertedX = EBPF_REG_7;
 constexpr uint32_t kBpfIndirect = 0x40;  // BPF_IND
+// rte_bpf_convert() refuses longer classic programs (BPF_MAXINSNS).
+constexpr u_int kMaxClassicInstructions = 4096;
 constexpr size_t kMaxCorpus = 40000;
 constexpr size_t kGeneratedFrames = 1500;
 constexpr size_t kRandomFrames = 600;
@@ -40,14 +42,16 @@ std::mutex g_compile_mutex;
 
 class ClassicProgram {
  public:
-  ClassicProgram(const std::string& expression, std::string* error) {
+  // optimize: libpcap's optimizer takes minutes on filters of thousands of
+  // clauses; a syntax check does without it.
+  ClassicProgram(const std::string& expression, std::string* error, bool optimize = true) {
     std::lock_guard<std::mutex> lock(g_compile_mutex);
     pcap_t* p = pcap_open_dead(DLT_EN10MB, static_cast<int>(kPcapSnaplen));
     if (p == nullptr) {
       *error = "libpcap could not open a compile context";
       return;
     }
-    if (pcap_compile(p, &prog_, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    if (pcap_compile(p, &prog_, expression.c_str(), optimize ? 1 : 0, PCAP_NETMASK_UNKNOWN) != 0) {
       *error = pcap_geterr(p);
     } else {
       ok_ = true;
@@ -313,7 +317,7 @@ void Verify(Napi::Env env, const std::string& expression, const ClassicProgram& 
 Napi::Value CheckFilter(const Napi::CallbackInfo& info) {
   std::string expression = ArgString(info, 0, "expression");
   std::string error;
-  ClassicProgram classic(expression, &error);
+  ClassicProgram classic(expression, &error, false);
   if (!classic.ok()) Throw(info.Env(), "BAD_FILTER", "filter '" + expression + "': " + error);
   return Napi::Number::New(info.Env(), classic.get()->bf_len);
 }
@@ -325,6 +329,12 @@ Napi::Value CreateFilter(const Napi::CallbackInfo& info) {
   std::string error;
   ClassicProgram classic(expression, &error);
   if (!classic.ok()) Throw(env, "BAD_FILTER", "filter '" + expression + "': " + error);
+  if (classic.get()->bf_len > kMaxClassicInstructions) {
+    Throw(env, "FILTER_UNSUPPORTED",
+          "filter '" + expression + "': it compiles to " + std::to_string(classic.get()->bf_len) +
+              " BPF instructions and DPDK takes at most " + std::to_string(kMaxClassicInstructions) +
+              "; shorten it (for example a net instead of a list of hosts)");
+  }
   // Allocated by DPDK in shared memory: the primary reads it at this address.
   struct rte_bpf_prm* prm = rte_bpf_convert(classic.get());
   if (prm == nullptr) {

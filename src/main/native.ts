@@ -41,7 +41,7 @@ export interface Native {
   captureRingInfo(id: number): RingInfo;
   listSharedObjects(): { name: string; len: number }[];
   freeStaleObject(kind: 'ring' | 'pool', name: string): boolean;
-  /** Syntax check of a pcap-filter(7) expression; no EAL needed. Returns its classic instruction count. */
+  /** Syntax check of a pcap-filter(7) expression; no EAL needed. Returns its unoptimized instruction count. */
   checkFilter(expression: string): number;
   /** Compiles, converts and checks a filter against libpcap; the program lives in shared memory. */
   createFilter(expression: string): number;
