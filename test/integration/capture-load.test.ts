@@ -14,6 +14,8 @@ const NULL_PACKET = '64/64';
 const CAPTURE_SECONDS = 2;
 /** A ring this small overflows within microseconds at net_null's rate. */
 const TINY_POOL = 'ring-size=1024,total-num-mbufs=2047';
+/** Two rings' worth of the tiny pool's ring: see expectEveryCopyWritten. */
+const UNCOUNTED_AT_ENABLE_MAX = 2 * 1024;
 const COUNT = 10_000;
 /** Stopping drains the rings and closes the files: allowed on top of -a. */
 const STOP_SLACK_S = 3;
@@ -74,12 +76,18 @@ function expectFilesMatchSummary(cap: Capture): void {
 /**
  * Whatever the primary copied into a ring reached the file: rte_pdump counts
  * a copy as accepted before it tries the ring, so a copy the ring refused is
- * both accepted and ringfull.
+ * both accepted and ringfull. One exception, DPDK's: it zeroes a queue's
+ * counters on enable only after it has installed the callback, so copies
+ * made in between reach the file uncounted. At full rate that is at most
+ * what the ring holds while the worker catches up (seen once: 1,023 copies
+ * for a 1024-slot ring).
  */
 function expectEveryCopyWritten(summary: SummaryJson): void {
   for (const port of summary.ports) {
     const outputs = summary.outputs.filter((o) => o.port === port.port);
-    expect(sum(outputs.map((o) => o.packets)), `port ${port.port}`).toBe(port.accepted - port.ringfull);
+    const uncounted = sum(outputs.map((o) => o.packets)) - (port.accepted - port.ringfull);
+    expect(uncounted, `port ${port.port}: copies written but not counted`).toBeGreaterThanOrEqual(0);
+    expect(uncounted, `port ${port.port}: copies written but not counted`).toBeLessThanOrEqual(outputs.length * UNCOUNTED_AT_ENABLE_MAX);
     expect(sum(outputs.map((o) => o.ringfull)), `port ${port.port}`).toBe(port.ringfull);
     expect(sum(outputs.map((o) => o.nombuf)), `port ${port.port}`).toBe(port.nombuf);
   }
