@@ -27,8 +27,6 @@ export interface WorkerCounters {
   malformed: number;
   tid: number;
   cpu: number;
-  /** The native loop polls its ring (its output is open). */
-  polling: boolean;
 }
 
 const WORKER_FILE = path.join(__dirname, '..', 'workers', 'drain.js');
@@ -95,7 +93,6 @@ export class DrainWorkers {
       malformed: Number(Atomics.load(c, Slot.Malformed)),
       tid: Number(Atomics.load(c, Slot.Tid)),
       cpu: Number(Atomics.load(c, Slot.Cpu)),
-      polling: Atomics.load(c, Slot.Polling) === 1n,
     };
   }
 
