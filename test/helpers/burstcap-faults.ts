@@ -21,9 +21,9 @@ export interface PacedPrimary {
   baseline: PrimaryMemory;
 }
 
-export async function startPacedPrimary(pps: number): Promise<PacedPrimary> {
+export async function startPacedPrimary(pps: number, size?: number): Promise<PacedPrimary> {
   const dir = shortTempDir();
-  const primary = await FixturePrimary.start({ rate: pps, known: true });
+  const primary = await FixturePrimary.start({ rate: pps, known: true, ...(size === undefined ? {} : { size }) });
   return { primary, dir, baseline: primaryMemory(primary.prefix) };
 }
 

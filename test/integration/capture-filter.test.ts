@@ -6,10 +6,9 @@
 // traffic are in capture-exact.test.ts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeResult, errorLines, killAllBurstcaps, readSummary, runBurstcap } from '../helpers/burstcap';
-import { readKnownCapture } from '../helpers/burstcap-faults';
-import { removeDir, shortTempDir } from '../helpers/capture';
-import { FixturePrimary } from '../helpers/fixture-primary';
+import { describeResult, errorLines, readSummary, runBurstcap } from '../helpers/burstcap';
+import { readKnownCapture, startPacedPrimary, stopPacedPrimary } from '../helpers/burstcap-faults';
+import type { FixturePrimary } from '../helpers/fixture-primary';
 
 const PACED_PPS = 20_000;
 const FRAME_BYTES = 64;
@@ -41,15 +40,10 @@ describe('capture filters (-f)', () => {
   let primary: FixturePrimary | undefined;
 
   beforeAll(async () => {
-    dir = shortTempDir();
-    primary = await FixturePrimary.start({ rate: PACED_PPS, known: true, size: FRAME_BYTES });
+    ({ primary, dir } = await startPacedPrimary(PACED_PPS, FRAME_BYTES));
   });
 
-  afterAll(async () => {
-    await killAllBurstcaps();
-    await primary?.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopPacedPrimary({ primary, dir }));
 
   async function captureWith(filter: string, tag: string): Promise<{ packets: number; filtered: number; file: string }> {
     const file = join(dir, `${tag}.pcap`);
