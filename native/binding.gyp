@@ -17,7 +17,8 @@
         "src/drain.cc",
         "src/merge.cc",
         "src/telemetry.cc",
-        "src/thread.cc"
+        "src/thread.cc",
+        "src/liveness.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["ALLOW_EXPERIMENTAL_API", "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

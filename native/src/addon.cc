@@ -8,6 +8,7 @@
 #include "eal.h"
 #include "errors.h"
 #include "filter.h"
+#include "liveness.h"
 #include "mempool_ops.h"
 #include "merge.h"
 #include "pcap_writer.h"
@@ -38,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("captureRingInfo", CaptureRingInfo);
   fn("listSharedObjects", ListSharedObjects);
   fn("freeStaleObject", FreeStaleObject);
+  fn("sharedObjectFacts", SharedObjectFacts);
   fn("checkFilter", CheckFilter);
   fn("createFilter", CreateFilter);
   fn("destroyFilter", DestroyFilter);
@@ -45,6 +47,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("pdumpEnable", PdumpEnable);
   fn("pdumpDisable", PdumpDisable);
   fn("pdumpQueueStats", PdumpQueueStats);
+  fn("pdumpTracked", PdumpTracked);
+  fn("pdumpEmergencyDisable", PdumpEmergencyDisable);
+  fn("pdumpHurry", PdumpHurry);
   fn("listPorts", ListPorts);
   fn("portByName", PortByName);
   fn("vdevCreate", VdevCreate);
@@ -54,6 +59,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("telemetryQuery", TelemetryQuery);
   fn("pinThread", PinThread);
   fn("threadInfo", ThreadInfo);
+  fn("exitNow", ExitNow);
+  fn("lockFile", LockFile);
+  fn("unlockFile", UnlockFile);
+  fn("lockHeld", LockHeld);
+  fn("socketAnswers", SocketAnswers);
   exports.Set("PcapFileWriter", PcapFileWriter::Define(env));
   return exports;
 }

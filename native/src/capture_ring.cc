@@ -5,6 +5,7 @@
 #include <rte_malloc.h>
 #include <rte_tailq.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 #include <rte_memzone.h>
 #include <unistd.h>
 
@@ -194,6 +195,68 @@ bool FreeForeignPool(const std::string& name) {
   }
   if (const rte_memzone* mz = rte_memzone_lookup(header.c_str())) rte_memzone_free(mz);
   return true;
+}
+
+namespace {
+std::string Hex(uintptr_t v) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+// Only addresses inside the shared memory segments may be followed: a
+// stale object can hold anything.
+bool InSharedMemory(const void* p) { return p != nullptr && rte_mem_virt2memseg(p, nullptr) != nullptr; }
+}  // namespace
+
+// sharedObjectFacts(kind: 'ring'|'pool', name) -> facts about an object some
+// other process created, or null when there is none by that name. The
+// evidence cleanup weighs before it calls an object a dead tool's:
+// pool: its cache size, flags, and the free callbacks of its memory chunks,
+//   which are code addresses in the image of the process that populated it;
+// ring: its flags, its fill, and the pool of the first copy queued in it.
+Napi::Value SharedObjectFacts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env);
+  std::string kind = ArgString(info, 0, "kind");
+  std::string name = ArgString(info, 1, "name");
+  Napi::Object out = Napi::Object::New(env);
+  if (kind == "pool") {
+    std::string header = std::string(RTE_MEMPOOL_MZ_PREFIX) + name;
+    const rte_memzone* mz = rte_memzone_lookup(header.c_str());
+    const rte_mempool* mp = mz != nullptr ? static_cast<const rte_mempool*>(mz->addr) : nullptr;
+    if (mp == nullptr) return env.Null();
+    out.Set("cacheSize", Napi::Number::New(env, mp->cache_size));
+    out.Set("flags", Napi::Number::New(env, mp->flags));
+    out.Set("size", Napi::Number::New(env, mp->size));
+    Napi::Array cbs = Napi::Array::New(env);
+    uint32_t n = 0;
+    const rte_mempool_memhdr* hdr = nullptr;
+    STAILQ_FOREACH(hdr, &mp->mem_list, next) {
+      if (!InSharedMemory(hdr)) break;
+      cbs.Set(n++, Napi::String::New(env, Hex(reinterpret_cast<uintptr_t>(hdr->free_cb))));
+    }
+    out.Set("freeCallbacks", cbs);
+    return out;
+  }
+  if (kind == "ring") {
+    const rte_ring* r = rte_ring_lookup(name.c_str());
+    if (r == nullptr) return env.Null();
+    unsigned count = rte_ring_count(r);
+    out.Set("flags", Napi::Number::New(env, r->flags));
+    out.Set("count", Napi::Number::New(env, count));
+    std::string pool;
+    if (count > 0) {
+      // The slot the consumer would take next (the owner is gone: nobody moves it).
+      const void* const* slots = reinterpret_cast<const void* const*>(&r[1]);
+      const void* obj = slots[r->cons.tail & r->mask];
+      const rte_mbuf* m = static_cast<const rte_mbuf*>(obj);
+      if (InSharedMemory(m) && InSharedMemory(m->pool)) pool = m->pool->name;
+    }
+    out.Set("queuedPool", Napi::String::New(env, pool));
+    return out;
+  }
+  Throw(env, "BAD_KIND", "kind must be 'ring' or 'pool'");
 }
 
 // freeStaleObject(kind: 'ring'|'pool', name): frees a ring or pool that a dead

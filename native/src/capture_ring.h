@@ -31,5 +31,6 @@ Napi::Value DestroyCaptureRing(const Napi::CallbackInfo& info);
 Napi::Value CaptureRingInfo(const Napi::CallbackInfo& info);
 Napi::Value ListSharedObjects(const Napi::CallbackInfo& info);
 Napi::Value FreeStaleObject(const Napi::CallbackInfo& info);
+Napi::Value SharedObjectFacts(const Napi::CallbackInfo& info);
 
 }  // namespace burstcap

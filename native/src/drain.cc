@@ -227,6 +227,7 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   bool to_vdev = opts.Get("vdevPort").IsNumber();
   uint16_t vdev_port = to_vdev ? static_cast<uint16_t>(opts.Get("vdevPort").As<Napi::Number>().Uint32Value()) : 0;
   PcapWriter writer;
+  writer.SetCancel(&slots[kControl], kAbort);
   std::string path;
   if (!to_vdev) {
     if (!opts.Get("path").IsString()) throw Napi::TypeError::New(env, "options.path or options.vdevPort is required");
@@ -234,6 +235,9 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     uint32_t snaplen = opts.Get("snaplen").IsNumber() ? opts.Get("snaplen").As<Napi::Number>().Uint32Value() : 0;
     if (!writer.Open(path, snaplen == 0 ? kPcapSnaplen : snaplen)) {
       int err = writer.error();
+      if (err == ECANCELED) {
+        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading", err);
+      }
       Throw(env, "OUTPUT_OPEN_FAILED", "cannot open " + path + " for writing: " + strerror(err), err);
     }
   }

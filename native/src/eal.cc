@@ -21,6 +21,7 @@
 
 #include "eal_log.h"
 #include "errors.h"
+#include "pdump.h"
 
 namespace burstcap {
 
@@ -110,10 +111,15 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// detach() -> false when EAL was left attached: a request to the primary is
+// still waiting for its answer on another thread, and rte_eal_cleanup() would
+// free the IPC state under it. The process exit ends both.
 Napi::Value Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (PdumpRequestsInFlight()) return Napi::Boolean::New(env, false);
   int expected = 1;
   if (g_state.compare_exchange_strong(expected, 3)) rte_eal_cleanup();
-  return info.Env().Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 // Replaces this process image with a fresh one running the same command line:

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +16,8 @@ namespace burstcap {
 namespace {
 constexpr uint16_t kPcapVersionMajor = 2;
 constexpr uint16_t kPcapVersionMinor = 4;
+// How often a blocked FIFO open or pipe write looks at the cancel slot.
+constexpr int kStreamPollMs = 20;
 
 struct PcapFileHeader {
   uint32_t magic;
@@ -61,7 +66,12 @@ uint64_t PcapWriter::packet_bytes() const {
 bool PcapWriter::Open(const std::string& path, uint32_t snaplen) {
   path_ = path;
   if (buf_ == nullptr) return false;  // error_ holds the mmap failure
-  fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    if (!OpenFifo(path)) return false;
+  } else {
+    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
   if (fd_ < 0) {
     error_ = errno;
     return false;
@@ -75,11 +85,36 @@ bool PcapWriter::Open(const std::string& path, uint32_t snaplen) {
   return true;
 }
 
+// A plain open(O_WRONLY) of a FIFO blocks until a reader opens it, beyond
+// the reach of any stop request; O_NONBLOCK fails with ENXIO instead, and
+// the descriptor stays non-blocking for WriteAll.
+bool PcapWriter::OpenFifo(const std::string& path) {
+  for (;;) {
+    fd_ = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ >= 0 || errno != ENXIO) return fd_ >= 0;
+    if (Cancelled()) {
+      errno = ECANCELED;
+      return false;
+    }
+    struct timespec nap = {0, kStreamPollMs * 1000000L};
+    nanosleep(&nap, nullptr);
+  }
+}
+
 bool PcapWriter::WriteAll(const uint8_t* data, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd_, data, len);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        if (Cancelled()) {
+          errno = ECANCELED;
+          return false;
+        }
+        struct pollfd p = {fd_, POLLOUT, 0};
+        poll(&p, 1, kStreamPollMs);
+        continue;
+      }
       return false;
     }
     if (n == 0) {

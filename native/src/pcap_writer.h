@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,15 @@ class PcapWriter {
   bool Flush();
   bool Close();
 
+  // A pipe or FIFO is written without blocking: a write that cannot go on
+  // waits in poll(2) and gives up (ECANCELED) once *slot == value, so a
+  // reader that never reads cannot hold the capture's stop. Opening a FIFO
+  // waits for its reader the same way.
+  void SetCancel(const std::atomic<int64_t>* slot, int64_t value) {
+    cancel_slot_ = slot;
+    cancel_value_ = value;
+  }
+
   int error() const { return error_; }
   const std::string& path() const { return path_; }
   bool has_unflushed() const { return used_ > 0; }
@@ -54,7 +64,12 @@ class PcapWriter {
 
  private:
   bool WriteAll(const uint8_t* data, size_t len);
+  bool OpenFifo(const std::string& path);
+  bool Cancelled() const { return cancel_slot_ != nullptr && cancel_slot_->load(std::memory_order_acquire) == cancel_value_; }
   void Fail(int err);
+
+  const std::atomic<int64_t>* cancel_slot_ = nullptr;
+  int64_t cancel_value_ = 0;
 
   std::string path_;
   int fd_ = -1;

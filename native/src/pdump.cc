@@ -5,10 +5,19 @@
 #include <rte_memzone.h>
 #include <rte_pdump.h>
 
+#include <atomic>
+#include <mutex>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <tuple>
+#include <vector>
+
 #include "capture_ring.h"
 #include "eal.h"
 #include "errors.h"
 #include "filter.h"
+#include "pdump_request.h"
 
 namespace burstcap {
 
@@ -41,6 +50,10 @@ uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<uint16_t>(port);
 }
 
+std::string where(uint16_t port, uint32_t queue, uint32_t dir) {
+  return "port " + std::to_string(port) + " queue " + std::to_string(queue) + (dir == RTE_PDUMP_FLAG_RX ? " rx" : " tx");
+}
+
 uint32_t ArgDirection(const Napi::CallbackInfo& info, size_t i) {
   uint32_t flags = ArgU32(info, i, "direction");
   if (flags != RTE_PDUMP_FLAG_RX && flags != RTE_PDUMP_FLAG_TX && flags != RTE_PDUMP_FLAG_RXTX) {
@@ -48,6 +61,180 @@ uint32_t ArgDirection(const Napi::CallbackInfo& info, size_t i) {
   }
   return flags;
 }
+
+// Every callback this process asked the primary for and has not seen removed:
+// (port, queue, direction). An enable counts from the moment it is sent, since
+// a request the primary did not answer in time may still be carried out when
+// it gets to it. Only an answer takes an entry out: a refused enable, or an
+// acknowledged disable. The last-resort path (EmergencyDisable) works from
+// this list alone, whatever state JS is in.
+using CallbackKey = std::tuple<uint16_t, uint16_t, uint32_t>;
+std::mutex g_callbacks_mutex;
+std::set<CallbackKey> g_callbacks;
+
+void Track(const CallbackKey& k) {
+  std::lock_guard<std::mutex> lock(g_callbacks_mutex);
+  g_callbacks.insert(k);
+}
+
+void Untrack(const CallbackKey& k) {
+  std::lock_guard<std::mutex> lock(g_callbacks_mutex);
+  g_callbacks.erase(k);
+}
+
+std::vector<CallbackKey> Tracked() {
+  std::lock_guard<std::mutex> lock(g_callbacks_mutex);
+  return {g_callbacks.begin(), g_callbacks.end()};
+}
+
+// What one disable request came to. The primary answers every request it
+// reads; rte_pdump_disable() reports a missing answer as ETIMEDOUT (after
+// DPDK's fixed 5 s) or as the error of the send itself.
+struct DisableResult {
+  CallbackKey key;
+  int err = 0;            // 0: removed
+  bool answered = false;  // the primary read the request and replied
+  bool sent = false;      // the request reached the primary's socket
+};
+
+// The primary's own replies: EINVAL for "no callback on that queue" (the port
+// was validated here first, so a local EINVAL cannot happen), or what
+// rte_eth_remove_*_callback() returned (ENOTSUP, ENODEV: no callback can be
+// there). Anything else is ETIMEDOUT or a failed send: no answer.
+bool IsAnswer(int err) { return err == 0 || err == EINVAL || err == ENOTSUP || err == ENODEV; }
+
+DisableResult DisableOne(const CallbackKey& k) {
+  DisableResult r;
+  r.key = k;
+  int ret = rte_pdump_disable(std::get<0>(k), std::get<1>(k), std::get<2>(k));
+  r.err = ret < 0 ? rte_errno : 0;
+  r.answered = IsAnswer(r.err);
+  r.sent = r.answered || r.err == ETIMEDOUT;
+  if (r.answered) Untrack(k);
+  return r;
+}
+
+// The same request, delivered without waiting for the answer: the primary
+// carries it out whenever it reads its socket (after a SIGCONT, say). Its
+// reply then arrives for no pending request, which EAL drops.
+DisableResult SendOnly(const CallbackKey& k) {
+  DisableResult r;
+  r.key = k;
+  r.err = ETIMEDOUT;
+  struct rte_mp_msg msg = {};
+  auto* req = reinterpret_cast<PdumpRequest*>(msg.param);
+  req->ver = kPdumpRequestV2;
+  req->op = kPdumpOpDisable;
+  req->flags = std::get<2>(k);
+  req->queue = std::get<1>(k);
+  if (rte_eth_dev_get_name_by_port(std::get<0>(k), req->device) != 0) {
+    r.err = ENODEV;
+    return r;
+  }
+  snprintf(msg.name, sizeof(msg.name), "%s", kPdumpMpName);
+  msg.len_param = sizeof(*req);
+  if (rte_mp_sendmsg(&msg) == 0) r.sent = true;
+  else r.err = rte_errno;
+  return r;
+}
+
+// Requests go one at a time: EAL refuses a second pending request of the
+// same name (EEXIST). Answers take well under a millisecond each from a
+// running primary; one that lets a request time out is not reading its
+// socket, and every later disable is then only delivered (SendOnly), so a
+// stop costs DPDK's timeout once, not once per callback. Hurry() delivers
+// whatever has not been sent yet at once.
+struct DisableBatch {
+  std::mutex mutex;
+  std::vector<CallbackKey> keys;
+  std::vector<DisableResult> results;
+  size_t next = 0;
+  bool hurry = false;
+};
+
+std::mutex g_batch_mutex;
+std::shared_ptr<DisableBatch> g_batch;
+std::atomic<int> g_requests_in_flight{0};
+
+struct InFlight {
+  InFlight() { g_requests_in_flight.fetch_add(1); }
+  ~InFlight() { g_requests_in_flight.fetch_sub(1); }
+};
+
+void RunBatch(DisableBatch& b) {
+  InFlight counted;
+  for (;;) {
+    size_t i;
+    bool hurry;
+    {
+      std::lock_guard<std::mutex> lock(b.mutex);
+      if (b.next >= b.keys.size()) return;
+      i = b.next++;
+      hurry = b.hurry;
+    }
+    DisableResult r = hurry ? SendOnly(b.keys[i]) : DisableOne(b.keys[i]);
+    std::lock_guard<std::mutex> lock(b.mutex);
+    b.results[i] = r;
+    if (!r.answered) b.hurry = true;
+  }
+}
+
+void HurryBatch(DisableBatch& b) {
+  std::lock_guard<std::mutex> lock(b.mutex);
+  b.hurry = true;
+  for (; b.next < b.keys.size(); b.next++) b.results[b.next] = SendOnly(b.keys[b.next]);
+}
+
+std::vector<DisableResult> DisableAll(const std::vector<CallbackKey>& keys) {
+  auto b = std::make_shared<DisableBatch>();
+  b->keys = keys;
+  b->results.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); i++) b->results[i].key = keys[i];
+  {
+    std::lock_guard<std::mutex> lock(g_batch_mutex);
+    g_batch = b;
+  }
+  RunBatch(*b);
+  std::lock_guard<std::mutex> lock(b->mutex);
+  return b->results;
+}
+
+Napi::Object ResultObject(Napi::Env env, const DisableResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("port", Napi::Number::New(env, std::get<0>(r.key)));
+  o.Set("queue", Napi::Number::New(env, std::get<1>(r.key)));
+  o.Set("direction", Napi::Number::New(env, std::get<2>(r.key)));
+  o.Set("answered", Napi::Boolean::New(env, r.answered));
+  o.Set("removed", Napi::Boolean::New(env, r.err == 0));
+  o.Set("sent", Napi::Boolean::New(env, r.sent));
+  o.Set("errno", Napi::Number::New(env, r.err));
+  std::string message = r.err == 0 ? "removed"
+                        : r.answered ? rte_strerror(r.err)
+                        : r.sent     ? "no answer (the request waits in the primary's socket)"
+                                     : std::string("not delivered: ") + rte_strerror(r.err);
+  o.Set("message", Napi::String::New(env, message));
+  return o;
+}
+
+class DisableWorker : public Napi::AsyncWorker {
+ public:
+  DisableWorker(Napi::Env env, std::vector<CallbackKey> keys)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), keys_(std::move(keys)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { results_ = DisableAll(keys_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); i++) out.Set(static_cast<uint32_t>(i), ResultObject(env, results_[i]));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<CallbackKey> keys_;
+  std::vector<DisableResult> results_;
+};
 }  // namespace
 
 Napi::Value PdumpReady(const Napi::CallbackInfo& info) {
@@ -72,37 +259,103 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   }
   // The pcapng flag makes the primary stamp every copy with its capture time.
   // The primary loads its own copy of the filter before it answers.
+  CallbackKey key{port, static_cast<uint16_t>(queue), dir};
+  Track(key);
   int ret = rte_pdump_enable_bpf(port, static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG, snaplen, ring->ring,
                                  ring->pool, filter);
   if (ret < 0) {
     int err = rte_errno;
-    std::string where = "port " + std::to_string(port) + " queue " + std::to_string(queue) + (dir == RTE_PDUMP_FLAG_RX ? " rx" : " tx");
+    // A refusal is an answer: nothing of ours is installed there. A request
+    // that got no answer stays tracked: the primary may still carry it out.
+    if (err != ETIMEDOUT) Untrack(key);
+    if (err == ETIMEDOUT) {
+      Throw(env, "PRIMARY_NO_ANSWER",
+            "the primary did not answer the request to start capturing " + where(port, queue, dir) +
+                " within DPDK's 5 s (is it stopped, traced or busy?)",
+            err);
+    }
     if (err == EEXIST) {
       Throw(env, "CALLBACK_EXISTS",
-            "another capture is already attached to " + where +
+            "another capture is already attached to " + where(port, queue, dir) +
                 " (a running capture tool, or one that was killed: run 'burstcap cleanup' to remove stale callbacks)",
             err);
     }
-    Throw(env, "PDUMP_ENABLE_FAILED", "the primary refused to start capturing " + where + ": " + rte_strerror(err), err);
+    Throw(env, "PDUMP_ENABLE_FAILED", "the primary refused to start capturing " + where(port, queue, dir) + ": " + rte_strerror(err), err);
   }
   return env.Undefined();
 }
 
+// pdumpDisable([{port, queue, direction}]) -> Promise<[{port, queue, direction,
+// answered, removed, errno, message}]>: all requests at once, off the JS thread.
 Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);
-  uint16_t port = ArgPort(info, 0);
-  uint32_t queue = ArgU32(info, 1, "queue");
-  uint32_t dir = ArgDirection(info, 2);
-  int ret = rte_pdump_disable(port, static_cast<uint16_t>(queue), dir);
-  if (ret < 0) {
-    int err = rte_errno;
-    Throw(env, "PDUMP_DISABLE_FAILED",
-          "cannot remove the capture callback on port " + std::to_string(port) + " queue " + std::to_string(queue) + ": " +
-              rte_strerror(err),
-          err);
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "pdumpDisable([{ port, queue, direction }])");
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<CallbackKey> keys;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "pdumpDisable: each entry is { port, queue, direction }");
+    Napi::Object o = v.As<Napi::Object>();
+    uint32_t port = o.Get("port").ToNumber().Uint32Value();
+    uint32_t queue = o.Get("queue").ToNumber().Uint32Value();
+    uint32_t dir = o.Get("direction").ToNumber().Uint32Value();
+    if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
+      Throw(env, "NO_SUCH_PORT", "port " + std::to_string(port) + " does not exist in the primary");
+    }
+    if (queue >= RTE_MAX_QUEUES_PER_PORT) throw Napi::RangeError::New(env, "queue out of range");
+    if (dir != RTE_PDUMP_FLAG_RX && dir != RTE_PDUMP_FLAG_TX) throw Napi::RangeError::New(env, "direction must be 1 (rx) or 2 (tx)");
+    keys.emplace_back(static_cast<uint16_t>(port), static_cast<uint16_t>(queue), dir);
   }
-  return env.Undefined();
+  auto* worker = new DisableWorker(env, std::move(keys));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// pdumpTracked() -> [{port, queue, direction}]: callbacks that may still be installed.
+Napi::Value PdumpTracked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto keys = Tracked();
+  Napi::Array out = Napi::Array::New(env, keys.size());
+  for (size_t i = 0; i < keys.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("port", Napi::Number::New(env, std::get<0>(keys[i])));
+    o.Set("queue", Napi::Number::New(env, std::get<1>(keys[i])));
+    o.Set("direction", Napi::Number::New(env, std::get<2>(keys[i])));
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+// pdumpHurry(): delivers every disable of the running batch not sent yet,
+// without waiting for answers (a second Ctrl-C stops waiting, never sending).
+Napi::Value PdumpHurry(const Napi::CallbackInfo& info) {
+  std::shared_ptr<DisableBatch> b;
+  {
+    std::lock_guard<std::mutex> lock(g_batch_mutex);
+    b = g_batch;
+  }
+  if (b) HurryBatch(*b);
+  return info.Env().Undefined();
+}
+
+bool PdumpRequestsInFlight() { return g_requests_in_flight.load() > 0; }
+
+int EmergencyDisable() {
+  if (!EalAttached()) return 0;
+  auto keys = Tracked();
+  if (keys.empty()) return 0;
+  int unanswered = 0;
+  for (const auto& r : DisableAll(keys)) unanswered += r.answered ? 0 : 1;
+  return unanswered;
+}
+
+// pdumpEmergencyDisable() -> number of requests the primary did not answer.
+// Synchronous, for the last-resort paths (an uncaught exception, process exit):
+// nothing else may still be trusted there.
+Napi::Value PdumpEmergencyDisable(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), EmergencyDisable());
 }
 
 // pdumpQueueStats(port, queue, direction 1|2)

@@ -6,4 +6,13 @@ Napi::Value PdumpReady(const Napi::CallbackInfo& info);
 Napi::Value PdumpEnable(const Napi::CallbackInfo& info);
 Napi::Value PdumpDisable(const Napi::CallbackInfo& info);
 Napi::Value PdumpQueueStats(const Napi::CallbackInfo& info);
+Napi::Value PdumpTracked(const Napi::CallbackInfo& info);
+Napi::Value PdumpEmergencyDisable(const Napi::CallbackInfo& info);
+Napi::Value PdumpHurry(const Napi::CallbackInfo& info);
+// Disables every callback this process may still have installed; returns how
+// many requests got no answer. Safe to call at any time, also without EAL.
+int EmergencyDisable();
+// True while a disable request waits for the primary: EAL must not be torn
+// down under it.
+bool PdumpRequestsInFlight();
 }  // namespace burstcap

@@ -45,4 +45,13 @@ Napi::Value ThreadInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// exitNow(code): ends the process at once, without joining threads. Node's
+// own exit joins every worker thread, and a worker blocked in a write to a
+// stalled filesystem never returns: the stop has already disabled the
+// callbacks and reported, so nothing is left that needs the orderly exit.
+Napi::Value ExitNow(const Napi::CallbackInfo& info) {
+  int code = info.Length() > 0 ? info[0].ToNumber().Int32Value() : 1;
+  _exit(code);
+}
+
 }  // namespace burstcap

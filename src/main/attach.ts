@@ -29,7 +29,7 @@ export interface Attachment {
   primary: PrimaryFacts;
   lcoreId: number;
   ealArgs: string[];
-  mempoolOps: MempoolOpsAlignment | undefined;
+  mempoolOps: MempoolOpsAlignment;
   clock: ClockRef;
   attempts: number;
 }
@@ -92,13 +92,18 @@ export function attach(opts: AttachOptions): Attachment {
   }
   delete process.env[ATTEMPT_ENV];
   if (!native.pdumpReady()) throw runtimeError('PDUMP_NOT_INITIALISED', PDUMP_INIT_HINT);
-  let mempoolOps: MempoolOpsAlignment | undefined;
+  let mempoolOps: MempoolOpsAlignment;
   try {
     mempoolOps = native.alignMempoolOps(primary.pid);
   } catch (err) {
-    opts.warn?.(
-      `cannot check the primary's mempool ops order (${(err as Error).message}); if nothing is captured, ` +
-        'load the same mempool drivers in the same order (EAL -d) as the primary',
+    // An ops index that means another driver here makes every copy go to
+    // the wrong pool code, in the primary as in this process: never guess.
+    native.detach();
+    throw runtimeError(
+      'MEMPOOL_OPS_UNVERIFIED',
+      `cannot check that the primary and burstcap agree on the mempool ops order (${(err as Error).message}); ` +
+        'run burstcap as root or as the user that runs the primary, so that it can read the primary\'s memory',
+      { detail: err instanceof BurstcapError ? err.detail : undefined },
     );
   }
   return { primary, lcoreId, ealArgs, mempoolOps, clock: native.clockRef(), attempts };

@@ -1,32 +1,44 @@
 /**
  * Removing what dead captures left in the primary, without restarting it:
- * their callbacks first (so the primary stops writing into their rings),
- * then, after the callbacks in flight are done, their vdevs, rings and pools.
+ * their callbacks first, then, once the primary acknowledged that and its
+ * threads were seen past the callbacks (callbacks.ts), their vdevs, rings
+ * and pools. Only objects leftovers.ts proves stale are touched; cleanups of
+ * two processes are serialised by a lock in the primary's runtime directory,
+ * so no object is ever freed twice.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { stopCallbacks } from './callbacks';
 import {
   captureObjects,
   describeObject,
-  otherLiveCaptures,
+  judge,
   ownerOfCommand,
-  staleObjects,
+  queueKey,
   type CaptureObject,
-  type LiveSecondary,
+  type Judgement,
+  type PoolFacts,
+  type RingFacts,
+  type Secondary,
 } from './leftovers';
-import { native } from './native';
-import { callbacksSettled } from './pdump-grace';
-import { isAlive, runtimeDir } from './runtime-dir';
+import { native, type CallbackRef } from './native';
+import { ownerRecords, type FoundRecord } from './owner-record';
+import { describeStopped } from './pdump-grace';
+import { primaryPortIds } from './primary';
+import { runtimeDir } from './runtime-dir';
 
 const SECONDARY_SOCKET = /^mp_socket_(\d+)_/;
-const DIRECTIONS = [1, 2] as const;
+const CLEANUP_LOCK = 'burstcap.cleanup.lock';
+/** Another cleanup frees a handful of objects in well under a second; this bounds a stuck one. */
+const CLEANUP_LOCK_WAIT_MS = 15_000;
+const LOCK_POLL_MS = 50;
 
 export interface CleanupReport {
-  stale: CaptureObject[];
+  judgement: Judgement | undefined;
   removed: string[];
   callbacksDisabled: number;
-  /** Live captures that kept burstcap from touching callbacks. */
-  blockedBy: LiveSecondary[];
+  /** Why stale objects were kept although proven stale (the primary did not answer, ...). */
+  leftInPlace: string | undefined;
   failures: string[];
 }
 
@@ -38,99 +50,209 @@ function readProc(pid: number, file: string): string {
   }
 }
 
-/** Secondaries attached to this primary: EAL's own registry of mp sockets. */
-export function liveSecondaries(prefix: string): LiveSecondary[] {
-  let entries: string[] = [];
-  try {
-    entries = fs.readdirSync(runtimeDir(prefix));
-  } catch {
-    return [];
+/** Unix socket inodes by bound path, from this network namespace's table. */
+function socketInodes(): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of readProc(process.pid, 'net/unix').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 8) map.set(f[7]!, f[6]!);
   }
-  const pids = new Set<number>();
-  for (const e of entries) {
-    const m = SECONDARY_SOCKET.exec(e);
-    if (m) pids.add(Number(m[1]));
-  }
-  return [...pids]
-    .filter((pid) => isAlive(pid))
-    .map((pid) => ({ pid, owner: ownerOfCommand(readProc(pid, 'comm').trim(), readProc(pid, 'cmdline')) }));
+  return map;
 }
 
-/** Stale sockets of dead secondaries: the primary would keep messaging them. */
-function removeDeadSockets(prefix: string): void {
+/** Whether the process `pid` of this PID namespace holds the socket with this inode: then the pid in the socket's name is really it. */
+function holdsSocket(pid: number, inode: string): boolean {
+  const want = `socket:[${inode}]`;
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === want;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The primary's secondaries, from EAL's registry of mp sockets. Liveness by
+ * connecting to the socket, which holds across PID namespaces; identity only
+ * where it can be proven, else 'unknown'.
+ */
+export function secondaries(prefix: string, records: readonly FoundRecord[]): Secondary[] {
   const dir = runtimeDir(prefix);
   let entries: string[] = [];
   try {
     entries = fs.readdirSync(dir);
   } catch {
-    return;
+    return [];
   }
+  const inodes = socketInodes();
+  const recorded = new Map(records.filter((r) => r.live && r.data?.mpSocket).map((r) => [r.data!.mpSocket!, r]));
+  const out: Secondary[] = [];
   for (const e of entries) {
     const m = SECONDARY_SOCKET.exec(e);
-    if (m && !isAlive(Number(m[1]))) fs.rmSync(path.join(dir, e), { force: true });
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const file = path.join(dir, e);
+    const state = native.socketAnswers(file);
+    const inode = inodes.get(file);
+    const visible = state !== 'dead' && inode !== undefined && holdsSocket(pid, inode);
+    const self = pid === process.pid && visible;
+    let owner: Secondary['owner'] = 'unknown';
+    if (recorded.has(e)) owner = recorded.get(e)!.data!.capturing ? 'burstcap' : 'other';
+    else if (visible) owner = ownerOfCommand(readProc(pid, 'comm').trim(), readProc(pid, 'cmdline'));
+    out.push({ socket: e, pid, state, owner, self });
   }
+  return out;
 }
 
-export function findStale(prefix: string): { stale: CaptureObject[]; live: LiveSecondary[] } {
-  const zones = native.listSharedObjects().map((z) => z.name);
-  const ports = native.listPorts().map((p) => p.name);
-  const live = liveSecondaries(prefix);
-  return { stale: staleObjects(captureObjects(zones, ports), live, process.pid), live };
+/** Sockets of dead secondaries: the primary would keep messaging them. Only those that refuse a connection. */
+function removeDeadSockets(prefix: string, found: readonly Secondary[]): void {
+  for (const s of found) if (s.state === 'dead') fs.rmSync(path.join(runtimeDir(prefix), s.socket), { force: true });
+}
+
+/** Executable mappings of the primary: where code of its own lives. */
+function primaryCode(primaryPid: number): (address: bigint) => boolean {
+  const ranges: [bigint, bigint][] = [];
+  for (const line of readProc(primaryPid, 'maps').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) ..x/.exec(line);
+    if (m) ranges.push([BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)]);
+  }
+  return (a) => ranges.some(([lo, hi]) => a >= lo && a < hi);
+}
+
+/** Device names on the primary's command line (--vdev=name,args / --vdev name,args / -a / -w). */
+function primaryDevices(primaryPid: number): Set<string> {
+  const args = readProc(primaryPid, 'cmdline').split('\0');
+  const names = new Set<string>();
+  args.forEach((a, i) => {
+    const m = /^(?:--vdev|-a|-w|--allow)(?:=(.*))?$/.exec(a);
+    const value = m ? (m[1] ?? args[i + 1]) : undefined;
+    if (value) names.add(value.split(',')[0]!);
+  });
+  return names;
 }
 
 /** Requires EAL to be attached to the primary of `prefix`. */
-export async function cleanupLeftovers(prefix: string): Promise<CleanupReport> {
-  const { stale, live } = findStale(prefix);
-  const report: CleanupReport = { stale, removed: [], callbacksDisabled: 0, blockedBy: [], failures: [] };
-  if (stale.length === 0) return report;
-  const others = otherLiveCaptures(live, process.pid);
-  if (others.length > 0) {
-    // Their callbacks cannot be told apart from the dead owner's.
-    report.blockedBy = others;
-    return report;
+export function judgeLeftovers(prefix: string, primaryPid: number): { judgement: Judgement; found: Secondary[] } {
+  const zones = native.listSharedObjects().map((z) => z.name);
+  const ports = native.listPorts();
+  const candidates = captureObjects(zones, ports.map((p) => p.name));
+  const records = ownerRecords(prefix);
+  const found = secondaries(prefix, records);
+  const pools = new Map<string, PoolFacts | null>();
+  const rings = new Map<string, RingFacts | null>();
+  for (const c of candidates) {
+    if (c.kind === 'pool') pools.set(c.name, native.sharedObjectFacts('pool', c.name) as PoolFacts | null);
+    if (c.kind === 'ring') rings.set(c.name, native.sharedObjectFacts('ring', c.name) as RingFacts | null);
   }
-  const staleVdevs = new Set(stale.filter((o) => o.kind === 'vdev').map((o) => o.name));
+  const vdevs = new Map(
+    ports.filter((p) => candidates.some((c) => c.kind === 'vdev' && c.name === p.name)).map((p) => [p.name, { driver: p.driver, rxQueues: p.rxQueues, txQueues: p.txQueues }]),
+  );
+  const seen = new Set(ports.map((p) => p.port));
+  const unseenPorts = (primaryPortIds(prefix) ?? []).filter((p) => !seen.has(p));
+  const judgement = judge({
+    candidates,
+    records,
+    secondaries: found,
+    pools,
+    rings,
+    vdevs,
+    primaryDevices: primaryDevices(primaryPid),
+    isPrimaryCode: primaryCode(primaryPid),
+    unseenPorts,
+  });
+  return { judgement, found };
+}
+
+async function withCleanupLock<T>(prefix: string, body: () => Promise<T>): Promise<T> {
+  const file = path.join(runtimeDir(prefix), CLEANUP_LOCK);
+  const deadline = Date.now() + CLEANUP_LOCK_WAIT_MS;
+  let fd = native.lockFile(file, true);
+  while (fd < 0) {
+    if (Date.now() > deadline) throw new Error(`another burstcap has been cleaning up this primary for ${CLEANUP_LOCK_WAIT_MS / 1000} s (${file} is locked)`);
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    fd = native.lockFile(file, true);
+  }
+  try {
+    return await body();
+  } finally {
+    native.unlockFile(fd);
+  }
+}
+
+function everyQueue(): CallbackRef[] {
+  const refs: CallbackRef[] = [];
   for (const port of native.listPorts()) {
-    if (staleVdevs.has(port.name)) continue;
-    for (const dir of DIRECTIONS) {
-      const queues = dir === 1 ? port.rxQueues : port.txQueues;
-      for (let q = 0; q < queues; q++) {
-        try {
-          native.pdumpDisable(port.port, q, dir);
-          report.callbacksDisabled++;
-        } catch {
-          // No callback on that queue: nothing to undo.
+    for (let q = 0; q < port.rxQueues; q++) refs.push({ port: port.port, queue: q, direction: 1 });
+    for (let q = 0; q < port.txQueues; q++) refs.push({ port: port.port, queue: q, direction: 2 });
+  }
+  return refs;
+}
+
+function freeObject(o: CaptureObject): boolean {
+  return o.kind === 'vdev' ? native.vdevRemove(o.name) : native.freeStaleObject(o.kind, o.name);
+}
+
+/** Requires EAL to be attached to the primary of `prefix`. */
+export async function cleanupLeftovers(prefix: string, primaryPid: number): Promise<CleanupReport> {
+  const report: CleanupReport = { judgement: undefined, removed: [], callbacksDisabled: 0, leftInPlace: undefined, failures: [] };
+  try {
+    await withCleanupLock(prefix, async () => {
+      // Judged under the lock: what another cleanup just removed is not seen again.
+      const { judgement, found } = judgeLeftovers(prefix, primaryPid);
+      report.judgement = judgement;
+      removeDeadSockets(prefix, found);
+      if (judgement.stale.length === 0 && judgement.callbacks.length === 0) {
+        for (const r of judgement.deadRecords) fs.rmSync(r, { force: true });
+        return;
+      }
+      const stopped = describeStopped(primaryPid);
+      if (stopped) {
+        report.leftInPlace = `the primary is ${stopped} and cannot answer`;
+        return;
+      }
+      const refs = judgement.everyQueue ? everyQueue().filter((c) => !judgement.liveQueues.has(queueKey(c))) : judgement.callbacks;
+      const verdict = await stopCallbacks(refs, { prefix, pid: primaryPid });
+      report.callbacksDisabled = verdict.results.filter((r) => r.removed).length;
+      if (!verdict.safe) {
+        report.leftInPlace = verdict.reason;
+        return;
+      }
+      const order: CaptureObject['kind'][] = ['vdev', 'ring', 'pool'];
+      for (const kind of order) {
+        for (const { object } of judgement.stale.filter((s) => s.object.kind === kind)) {
+          try {
+            if (freeObject(object)) report.removed.push(describeObject(object));
+          } catch (err) {
+            report.failures.push(`${describeObject(object)}: ${(err as Error).message}`);
+          }
         }
       }
-    }
+      if (report.failures.length === 0) for (const r of judgement.deadRecords) fs.rmSync(r, { force: true });
+    });
+  } catch (err) {
+    report.failures.push((err as Error).message);
   }
-  await callbacksSettled();
-  const order: CaptureObject['kind'][] = ['vdev', 'ring', 'pool'];
-  for (const kind of order) {
-    for (const o of stale.filter((s) => s.kind === kind)) {
-      try {
-        const done = kind === 'vdev' ? native.vdevRemove(o.name) : native.freeStaleObject(kind, o.name);
-        if (done) report.removed.push(describeObject(o));
-      } catch (err) {
-        report.failures.push(`${describeObject(o)}: ${(err as Error).message}`);
-      }
-    }
-  }
-  removeDeadSockets(prefix);
   return report;
 }
 
 export function describeCleanup(r: CleanupReport): string[] {
   const lines: string[] = [];
-  if (r.blockedBy.length > 0) {
+  const j = r.judgement;
+  if (j && r.leftInPlace && j.stale.length > 0) {
     lines.push(
-      `found ${r.stale.length} object(s) left by dead captures (${r.stale.map(describeObject).join(', ')}) but left them alone: ` +
-        `a live capture is attached (${r.blockedBy.map((b) => `${b.owner} pid ${b.pid}`).join(', ')}); stop it, then run 'burstcap cleanup'`,
+      `found what dead captures left (${j.stale.map((s) => describeObject(s.object)).join(', ')}) but left it in place: ${r.leftInPlace}; ` +
+        "run 'burstcap cleanup' once the primary runs again",
     );
   }
   if (r.removed.length > 0) {
     lines.push(`removed what dead captures left in the primary: ${r.removed.join(', ')} (${r.callbacksDisabled} stale callback(s) disabled)`);
   }
-  for (const f of r.failures) lines.push(`could not remove ${f}`);
+  for (const k of j?.kept ?? []) lines.push(`left ${describeObject(k.object)} alone: ${k.why}`);
+  for (const f of r.failures) lines.push(`could not clean up: ${f}`);
   return lines;
 }

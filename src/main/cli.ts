@@ -184,7 +184,21 @@ function reportError(err: unknown): number {
   return EXIT_FAILURE;
 }
 
+/**
+ * A closed stdout or stderr (`| head`, a terminal that went away) ends no
+ * capture: Node reports EPIPE and EBADF as 'error' events, which would
+ * otherwise be thrown as uncaught exceptions in the middle of a stop. What
+ * is written to them afterwards is dropped; the capture still stops on its
+ * own conditions and tears down in order.
+ */
+function tolerateClosedStdio(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedStdio();
   try {
     if (argv[0] === 'pdump' && !argv.includes('--help') && !argv.includes('-h')) return await runPdump(argv.slice(1));
     const program = buildProgram();

@@ -12,6 +12,17 @@ export interface PortInfo {
   port: number; name: string; driver: string; mac: string;
   rxQueues: number; txQueues: number; socket: number; linkUp: boolean; linkSpeedMbps: number;
 }
+export interface CallbackRef { port: number; queue: number; direction: 1 | 2 }
+export interface DisableResult extends CallbackRef {
+  /** The primary read the request and replied. */
+  answered: boolean;
+  /** A callback was there and is gone; answered && !removed: there was none. */
+  removed: boolean;
+  /** The request reached the primary's socket: it will be carried out when the primary reads it. */
+  sent: boolean;
+  errno: number;
+  message: string;
+}
 export interface PdumpCounters { accepted: number; filtered: number; nombuf: number; ringfull: number }
 export interface MempoolOpsAlignment { localBefore: string[]; primary: string[]; localAfter: string[]; changed: boolean }
 /** snaplen: the longest record, for the file header; 0 = whole packets. */
@@ -28,7 +39,8 @@ export interface PcapFileWriter {
 
 export interface Native {
   attach(args: string[], echoLog: boolean): AttachResult;
-  detach(): void;
+  /** false when EAL stayed attached because a request to the primary is still in flight. */
+  detach(): boolean;
   reexec(runtimeDir: string): never;
   primaryPid(configPath: string): number;
   clockRef(): ClockRef;
@@ -41,6 +53,8 @@ export interface Native {
   captureRingInfo(id: number): RingInfo;
   listSharedObjects(): { name: string; len: number }[];
   freeStaleObject(kind: 'ring' | 'pool', name: string): boolean;
+  /** Evidence about another process's ring or pool (leftovers.ts PoolFacts / RingFacts), or null. */
+  sharedObjectFacts(kind: 'ring' | 'pool', name: string): unknown;
   /** Syntax check of a pcap-filter(7) expression; no EAL needed. Returns its unoptimized instruction count. */
   checkFilter(expression: string): number;
   /** Compiles, converts and checks a filter against libpcap; the program lives in shared memory. */
@@ -48,7 +62,14 @@ export interface Native {
   destroyFilter(id: number): void;
   pdumpReady(): boolean;
   pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number, filterId?: number): void;
-  pdumpDisable(port: number, queue: number, direction: 1 | 2 | 3): void;
+  /** Sends every disable at once; resolves when each was answered or timed out (DPDK: 5 s). */
+  pdumpDisable(callbacks: readonly CallbackRef[]): Promise<DisableResult[]>;
+  /** Callbacks this process asked for and has not seen removed (unanswered enables included). */
+  pdumpTracked(): CallbackRef[];
+  /** Last resort, synchronous: disables everything tracked; returns how many got no answer. */
+  pdumpEmergencyDisable(): number;
+  /** Delivers the running batch's remaining disables without waiting for answers. */
+  pdumpHurry(): void;
   pdumpQueueStats(port: number, queue: number, direction: 1 | 2): PdumpCounters;
   listPorts(): PortInfo[];
   portByName(name: string): number;
@@ -59,6 +80,14 @@ export interface Native {
   telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
   pinThread(cpu: number, name?: string): void;
   threadInfo(): { tid: number; cpus: number[] };
+  /** Ends the process at once, without joining worker threads. */
+  exitNow(code: number): never;
+  /** An flock on the file: its fd, or -1 when another process holds it. */
+  lockFile(path: string, exclusive: boolean): number;
+  unlockFile(fd: number): void;
+  lockHeld(path: string): boolean;
+  /** Whether a process has a datagram socket bound at this path (connect probe, nothing sent). */
+  socketAnswers(path: string): 'live' | 'dead' | 'unknown';
   PcapFileWriter: new (path: string) => PcapFileWriter;
 }
 

@@ -102,6 +102,8 @@ export function summaryJson(s: CaptureSummary): object {
     outputs: s.outputs,
     files: s.files,
     ports: s.ports,
+    left_in_place: s.left_in_place,
+    stop_ms: s.stop_ms,
     errors: s.errors,
   };
 }

@@ -11,9 +11,10 @@ import { checkBudget, hugepageState } from './budget';
 import { runtimeError } from './errors';
 import { primaryHeapFree, primaryPortIds } from './primary';
 import { workerCpus } from './busy-cpus';
+import { stopCallbacks, type StopVerdict } from './callbacks';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
-import { callbacksSettled } from './pdump-grace';
-import { native, type PdumpCounters } from './native';
+import { native, type CallbackRef, type PdumpCounters } from './native';
+import { OwnerRecord } from './owner-record';
 import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
 import { primaryStillAlive } from './runtime-dir';
 import { validateCpus } from './cpu-list';
@@ -24,6 +25,13 @@ import { DrainWorkers, type WorkerSpec } from './workers';
 const POLL_MS = 100;
 const PROGRESS_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
+/**
+ * How long workers get to empty their rings and close their files once the
+ * callbacks are off. A ring of 32768 copies drains in well under 100 ms; a
+ * worker still busy after this is blocked in its output (a stalled mount),
+ * and the stop goes on without it, keeping its ring and pool.
+ */
+const WORKER_STOP_TIMEOUT_MS = 3_000;
 /** 0 asks the primary for whole packets, however long (jumbo frames included). */
 const FULL_SNAPLEN = 0;
 const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
@@ -88,6 +96,10 @@ export interface CaptureSummary {
   outputs: OutputSummary[];
   ports: PortSummary[];
   files: { file: string; packets: number }[];
+  /** Rings, pools and vdevs kept in the primary because freeing them was not proven safe. */
+  left_in_place: string[];
+  /** How the stop went: ms until the primary acknowledged every disable, and until its threads were seen past the callbacks. */
+  stop_ms: { answer: number; settle: number };
   errors: string[];
 }
 
@@ -123,10 +135,10 @@ function checkPortsProbed(prefix: string, ours: readonly number[]): void {
   );
 }
 
-function planCapture(opts: CaptureOptions): CapturePlan {
+function planCapture(opts: CaptureOptions, tag: string): CapturePlan {
   const ports = native.listPorts();
   try {
-    return buildPlan(opts.tuples, ports, { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
+    return buildPlan(opts.tuples, ports, { writer: opts.writer, tag, isInterface });
   } catch (err) {
     if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
     throw err;
@@ -158,6 +170,15 @@ export class CaptureSession {
   #stopReason: StopReason | undefined;
   #abort = false;
   #wake: (() => void) | undefined;
+  #record: OwnerRecord | undefined;
+  #primary: { prefix: string; pid: number } | undefined;
+  #workers: DrainWorkers | undefined;
+  /** How stopping the callbacks went: decides what may be freed. Undefined while none was enabled. */
+  #verdict: StopVerdict | undefined;
+  /** What was kept in the primary, by name. */
+  readonly #leftInPlace: string[] = [];
+  /** Set when a worker or a request to the primary could not be waited for: the process must end without joining them. */
+  #mustExitNow = false;
 
   constructor(opts: CaptureOptions) {
     this.#opts = opts;
@@ -178,13 +199,48 @@ export class CaptureSession {
     this.#opts.onEvent?.(event);
   }
 
+  /** True when the process must end with native.exitNow(): a worker or a request could not be waited for. */
+  get mustExitNow(): boolean {
+    return this.#mustExitNow;
+  }
+
   async run(): Promise<CaptureSummary> {
+    let summary: CaptureSummary | undefined;
     try {
-      return await this.#run();
+      summary = await this.#run();
+      return summary;
     } finally {
-      // Whatever happened, nothing created in the primary outlives the session.
-      await this.#teardown.run();
+      // Whatever happened, everything created in the primary is removed, or
+      // kept and named when removing it could harm the primary.
+      const failures = await this.#teardown.run();
+      const problems = failures.map((f) => `${f.step} failed: ${f.error.message}`);
+      const kept = this.#leftInPlaceMessage();
+      if (kept) problems.push(kept);
+      if (summary) {
+        summary.left_in_place = [...this.#leftInPlace];
+        summary.errors.push(...problems);
+      } else {
+        for (const p of problems) this.#emit({ type: 'warning', message: p });
+      }
     }
+  }
+
+  #leftInPlaceMessage(): string | undefined {
+    if (this.#leftInPlace.length === 0) return undefined;
+    const why = this.#verdict?.reason ?? 'a worker did not stop';
+    return (
+      `${why}; its callbacks may still copy into ${this.#leftInPlace.join(', ')}: left in place for 'burstcap cleanup' ` +
+      `(run it, or any capture, once the primary runs again: it removes them then)`
+    );
+  }
+
+  /** Frees only what nothing of the primary's can still write into; otherwise keeps it and says so. */
+  #mayFree(what: string, ringIndex?: number): boolean {
+    const verdictSafe = this.#verdict === undefined || this.#verdict.safe;
+    const workerDone = ringIndex === undefined || !this.#workers?.isStuck(ringIndex);
+    if (verdictSafe && workerDone) return true;
+    this.#leftInPlace.push(what);
+    return false;
   }
 
   async #run(): Promise<CaptureSummary> {
@@ -200,21 +256,30 @@ export class CaptureSession {
       allowReexec: opts.allowReexec,
       warn,
     });
-    this.#teardown.push('detach from the primary', () => native.detach());
+    this.#teardown.push('detach from the primary', () => {
+      if (!native.detach()) this.#mustExitNow = true;
+    });
+    this.#primary = { prefix: opts.prefix, pid: attachment.primary.pid };
+    const record = OwnerRecord.open(opts.prefix, true);
+    this.#record = record;
+    this.#teardown.push('close the owner record', () => record.close(this.#leftInPlaceMessage()));
     const attached = this.#teardown.mark();
     const cpus = await workerCpus(allowed, attachment.primary.lcores, attachment.primary.pid, opts.cpus);
-    for (const line of describeCleanup(await cleanupLeftovers(opts.prefix))) warn(line);
 
-    const plan = planCapture(opts);
+    // Every usage error is found before anything in the primary changes.
+    const plan = planCapture(opts, record.tag);
     checkOutputs(plan);
-    checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
     const filterId = this.#createFilter();
-    const rings = this.#createRings(plan);
-    const vdevPorts = this.#createVdevs(plan, rings);
+    for (const line of describeCleanup(await cleanupLeftovers(opts.prefix, attachment.primary.pid))) warn(line);
+    checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
+    const rings = this.#createRings(plan, record);
+    const vdevPorts = this.#createVdevs(plan, rings, record);
     const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);
-    await workers.waitStarted(WORKER_START_TIMEOUT_MS);
+    await workers.waitStarted(WORKER_START_TIMEOUT_MS, () => this.#stopReason !== undefined);
+    if (this.#stopReason !== undefined) throw runtimeError('STOPPED_BEFORE_START', 'stopped before the capture started; nothing was captured');
     const stopCallbacks = this.#teardown.mark();
-    this.#enableCallbacks(plan, rings, attachment.primary.pid, filterId);
+    this.#teardown.push('stop the capture callbacks', () => this.#stopCallbacks());
+    this.#enableCallbacks(plan, rings, attachment.primary.pid, filterId, record);
 
     const started = Date.now();
     this.#emit({
@@ -232,14 +297,16 @@ export class CaptureSession {
     const reason = this.#stopReason!;
     this.#emit({ type: 'stopping', reason });
 
-    // Stop the copies first, give callbacks in flight time to finish, then
-    // let every worker empty its ring: nothing the primary copied is lost.
-    await this.#teardown.unwindTo(stopCallbacks);
-    await callbacksSettled();
-    const outcomes = await workers.finish(this.#abort ? Control.Abort : Control.Finish);
+    // Stop the copies first and wait until the primary is seen past them,
+    // then let every worker empty its ring: nothing the primary copied is
+    // lost. When that cannot be proven, the rings may still fill: stop
+    // reading them at once instead.
+    const errors: string[] = [];
+    for (const f of await this.#teardown.unwindTo(stopCallbacks)) errors.push(`${f.step} failed: ${f.error.message}`);
+    const drainAll = !this.#abort && (this.#verdict?.safe ?? true);
+    const outcomes = await workers.finish(drainAll ? Control.Finish : Control.Abort, WORKER_STOP_TIMEOUT_MS);
     const elapsedS = (Date.now() - started) / 1000;
 
-    const errors: string[] = [];
     const queueStats = plan.rings.map((r) => this.#queueStats(r));
     const outputs: OutputSummary[] = plan.rings.map((r, i) => {
       const o = outcomes[i]!;
@@ -258,13 +325,15 @@ export class CaptureSession {
       };
     });
     const ports = portTotals(plan, queueStats);
-    await this.#teardown.unwindTo(attached); // workers, vdevs, rings: the files are complete after this
+    // workers, vdevs, rings: the files are complete after this
+    for (const f of await this.#teardown.unwindTo(attached)) errors.push(`${f.step} failed: ${f.error.message}`);
     this.#moveStaged(errors);
     const files = await this.#mergeOutputs(plan, outputs, errors);
     const packets = outputs.reduce((s, o) => s + o.packets, 0);
     const bytes = outputs.reduce((s, o) => s + o.bytes, 0);
     const dropped = outputs.reduce((s, o) => s + o.ringfull + o.nombuf, 0);
-    return { elapsed_s: elapsedS, packets, bytes, dropped, stop_reason: reason, outputs, ports, files, errors };
+    const stopMs = { answer: this.#verdict?.answerMs ?? 0, settle: this.#verdict?.settleMs ?? 0 };
+    return { elapsed_s: elapsedS, packets, bytes, dropped, stop_reason: reason, outputs, ports, files, left_in_place: [], stop_ms: stopMs, errors };
   }
 
   /** The filter program outlives every callback that runs it: created first, freed after they are disabled. */
@@ -272,15 +341,33 @@ export class CaptureSession {
     const expression = this.#opts.filter;
     if (expression === undefined) return undefined;
     const id = native.createFilter(expression);
-    this.#teardown.push('free the capture filter', () => native.destroyFilter(id));
+    // A primary that did not answer an enable may still read the program when it does.
+    this.#teardown.push('free the capture filter', () => {
+      if (this.#mayFree('the capture filter')) native.destroyFilter(id);
+    });
     return id;
   }
 
-  #createRings(plan: CapturePlan): number[] {
-    const tag = `bc${process.pid}`;
+  #createRings(plan: CapturePlan, record: OwnerRecord): number[] {
     return plan.rings.map((r) => {
-      const id = native.createCaptureRing(`${tag}r${r.index}`, `${tag}p${r.index}`, r.ringSize, r.nbMbufs, r.mbufSize);
-      this.#teardown.push(`free ring ${tag}r${r.index}`, () => native.destroyCaptureRing(id));
+      const ringName = `${record.tag}r${r.index}`;
+      const poolName = `${record.tag}p${r.index}`;
+      record.add('ring', ringName);
+      record.add('pool', poolName);
+      let id: number;
+      try {
+        id = native.createCaptureRing(ringName, poolName, r.ringSize, r.nbMbufs, r.mbufSize);
+      } catch (err) {
+        record.remove('ring', ringName);
+        record.remove('pool', poolName);
+        throw err;
+      }
+      this.#teardown.push(`free ring ${ringName} and pool ${poolName}`, () => {
+        if (!this.#mayFree(`ring ${ringName} (pool ${poolName})`, r.index)) return;
+        native.destroyCaptureRing(id);
+        record.remove('ring', ringName);
+        record.remove('pool', poolName);
+      });
       return id;
     });
   }
@@ -288,10 +375,10 @@ export class CaptureSession {
   /** vdev outputs written under a short name, moved to the real path once closed. */
   readonly #staged: { staging: string; target: string }[] = [];
 
-  #createVdevs(plan: CapturePlan, rings: readonly number[]): (number | undefined)[] {
+  #createVdevs(plan: CapturePlan, rings: readonly number[], record: OwnerRecord): (number | undefined)[] {
     return plan.rings.map((r, i) => {
       if (r.sink.kind === 'file') return undefined;
-      const name = `net_pcap_bc${process.pid}_${r.index}`;
+      const name = `net_pcap_${record.tag}_${r.index}`;
       let args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
       if (r.sink.kind === 'vdev-file' && args.length > MAX_VDEV_ARGS) {
         // Secondaries (this one included) see vdev arguments cut at 63
@@ -300,8 +387,14 @@ export class CaptureSession {
         this.#staged.push({ staging, target: r.sink.path });
         args = `tx_pcap=${staging}`;
       }
+      record.add('vdev', name);
       const port = native.vdevCreate(name, args, rings[i]!);
-      this.#teardown.push(`remove vdev ${name}`, () => native.vdevRemove(name));
+      // Removing it is a request the primary must answer, like a disable.
+      this.#teardown.push(`remove vdev ${name}`, () => {
+        if (!this.#mayFree(`vdev ${name}`, r.index)) return;
+        native.vdevRemove(name);
+        record.remove('vdev', name);
+      });
       return port;
     });
   }
@@ -319,7 +412,11 @@ export class CaptureSession {
       return spec;
     });
     const workers = DrainWorkers.start(specs, a.clock, newSharedBlock(this.#opts.count));
-    this.#teardown.push('stop drain workers', () => workers.close());
+    this.#workers = workers;
+    this.#teardown.push('stop drain workers', async () => {
+      await workers.close(WORKER_STOP_TIMEOUT_MS);
+      if (workers.stuckCount > 0) this.#mustExitNow = true;
+    });
     return workers;
   }
 
@@ -338,21 +435,39 @@ export class CaptureSession {
     }
   }
 
-  #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number, filterId: number | undefined): void {
+  /**
+   * Each callback is written into the owner record before it is asked for:
+   * a request the primary does not answer may still be carried out later.
+   * The native side tracks the same set; stopping works from that.
+   */
+  #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number, filterId: number | undefined, record: OwnerRecord): void {
     plan.rings.forEach((r, i) => {
+      const ref: CallbackRef = { port: r.port, queue: r.queue, direction: DIRECTION_FLAG[r.direction] };
+      record.addCallbacks([ref]);
       try {
-        native.pdumpEnable(r.port, r.queue, DIRECTION_FLAG[r.direction], rings[i]!, this.#snaplen, filterId);
+        native.pdumpEnable(r.port, r.queue, ref.direction, rings[i]!, this.#snaplen, filterId);
       } catch (err) {
+        // A refusal is an answer: nothing was installed, so nothing to keep on record.
+        record.setCallbacks(native.pdumpTracked());
         if (!primaryStillAlive(this.#opts.prefix, primaryPid)) {
           throw runtimeError('PRIMARY_EXITED', 'the primary exited while the capture was being set up; nothing was captured');
         }
         throw err;
       }
-      this.#teardown.push(`disable capture on port ${r.port} queue ${r.queue} ${r.direction}`, () => {
-        // A dead primary cannot answer; its callbacks died with it.
-        if (primaryStillAlive(this.#opts.prefix, primaryPid)) native.pdumpDisable(r.port, r.queue, DIRECTION_FLAG[r.direction]);
-      });
     });
+  }
+
+  /** Idempotent: the normal stop and the teardown after an error both come here. */
+  #stopping: Promise<void> | undefined;
+
+  #stopCallbacks(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const verdict = await stopCallbacks(native.pdumpTracked(), this.#primary!, { giveUp: () => this.#abort });
+      this.#verdict = verdict;
+      // What the primary did not acknowledge stays on record for a later cleanup.
+      this.#record?.setCallbacks(verdict.safe ? [] : native.pdumpTracked());
+    })();
+    return this.#stopping;
   }
 
   #queueStats(r: RingPlan): PdumpCounters {

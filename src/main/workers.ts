@@ -35,14 +35,18 @@ const START_POLL_MS = 5;
 export class DrainWorkers {
   readonly #pool: Piscina;
   readonly #controls: BigInt64Array[];
+  readonly #names: string[];
   readonly #outcomes: Promise<DrainOutcome>[];
   readonly #settled: (DrainOutcome | undefined)[];
+  /** Workers that did not return within the stop's time: blocked in their output. */
+  readonly #stuck = new Set<number>();
   #closed = false;
 
   private constructor(specs: readonly WorkerSpec[], clock: ClockRef, shared: SharedArrayBuffer) {
     const n = specs.length;
     this.#pool = new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, concurrentTasksPerWorker: 1, idleTimeout: Infinity, maxQueue: n });
     this.#controls = [];
+    this.#names = specs.map((s) => s.path ?? s.threadName);
     this.#settled = new Array<DrainOutcome | undefined>(n).fill(undefined);
     this.#outcomes = specs.map((spec, i) => {
       const control = newControlBlock();
@@ -73,11 +77,23 @@ export class DrainWorkers {
     return this.#controls.length;
   }
 
-  /** Resolves once every worker is pinned and polling its ring. */
-  async waitStarted(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves once every worker is pinned and polling its ring, or as soon as
+   * `stopRequested()` is true (Ctrl-C while an output, e.g. a FIFO nobody
+   * reads yet, keeps a worker from starting).
+   */
+  async waitStarted(timeoutMs: number, stopRequested: () => boolean = () => false): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.#controls.some((c, i) => Atomics.load(c, Slot.Polling) === 0n && this.#settled[i] === undefined)) {
-      if (Date.now() > deadline) throw runtimeError('WORKERS_NOT_STARTED', `drain workers did not start within ${timeoutMs} ms`);
+      if (stopRequested()) return;
+      if (Date.now() > deadline) {
+        const waiting = this.#controls.flatMap((c, i) => (Atomics.load(c, Slot.Polling) === 0n && this.#settled[i] === undefined ? [this.#names[i]!] : []));
+        throw runtimeError(
+          'WORKERS_NOT_STARTED',
+          `drain worker(s) ${waiting.join(', ')} could not open their output within ${timeoutMs / 1000} s ` +
+            '(a FIFO that no process opened for reading, or a filesystem that does not answer)',
+        );
+      }
       await new Promise((r) => setTimeout(r, START_POLL_MS));
     }
     const failed = this.firstFailure();
@@ -106,16 +122,46 @@ export class DrainWorkers {
     return this.#settled.some((o) => o !== undefined);
   }
 
-  /** Tells every worker to empty its ring and return; resolves with all outcomes. */
-  async finish(mode: Control.Finish | Control.Abort = Control.Finish): Promise<DrainOutcome[]> {
-    for (const c of this.#controls) Atomics.store(c, Slot.Control, BigInt(mode));
-    return Promise.all(this.#outcomes);
+  isStuck(i: number): boolean {
+    return this.#stuck.has(i);
   }
 
-  async close(): Promise<void> {
+  get stuckCount(): number {
+    return this.#stuck.size;
+  }
+
+  /**
+   * Tells every worker to empty its ring (Finish) or to stop reading it
+   * (Abort) and return. A worker that has not returned after `timeoutMs` is
+   * blocked in its output: it is marked stuck and reported as failed, and
+   * the stop goes on without it.
+   */
+  async finish(mode: Control.Finish | Control.Abort, timeoutMs: number): Promise<DrainOutcome[]> {
+    const escalate = setTimeout(() => {
+      // An abort still ends a worker whose finish is slow but not blocked.
+      for (const c of this.#controls) Atomics.store(c, Slot.Control, BigInt(Control.Abort));
+    }, timeoutMs / 2);
+    for (const c of this.#controls) Atomics.store(c, Slot.Control, BigInt(mode));
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs));
+    await Promise.race([Promise.all(this.#outcomes), deadline]);
+    clearTimeout(escalate);
+    return this.#settled.map((o, i) => {
+      if (o !== undefined) return o;
+      this.#stuck.add(i);
+      return {
+        ok: false,
+        code: 'WORKER_STUCK',
+        message: `the worker writing ${this.#names[i]} did not return within ${timeoutMs / 1000} s: its output blocks (a stalled filesystem or a pipe nobody reads); its ring is kept`,
+        errno: undefined,
+      } as const;
+    });
+  }
+
+  /** Idempotent. A stuck worker cannot be joined: the pool is then left for the process exit. */
+  async close(timeoutMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.finish(Control.Abort);
-    await this.#pool.destroy();
+    await this.finish(Control.Abort, timeoutMs);
+    if (this.#stuck.size === 0) await this.#pool.destroy();
   }
 }

@@ -7,17 +7,20 @@ import { native } from '../native';
 export interface CleanupCommand { prefix: string; json: boolean; verbose?: boolean | undefined }
 
 export async function runCleanupCommand(cmd: CleanupCommand): Promise<number> {
-  attach({ prefix: cmd.prefix, mainCpu: native.threadInfo().cpus[0] ?? 0, verbose: cmd.verbose, allowReexec: true });
+  const attachment = attach({ prefix: cmd.prefix, mainCpu: native.threadInfo().cpus[0] ?? 0, verbose: cmd.verbose, allowReexec: true });
   try {
-    const report = await cleanupLeftovers(cmd.prefix);
+    const report = await cleanupLeftovers(cmd.prefix, attachment.primary.pid);
+    const j = report.judgement;
     if (cmd.json) {
       process.stdout.write(
         `${JSON.stringify(
           {
-            stale: report.stale.map(describeObject),
+            stale: (j?.stale ?? []).map((s) => ({ object: describeObject(s.object), evidence: s.evidence })),
             removed: report.removed,
             callbacks_disabled: report.callbacksDisabled,
-            blocked_by: report.blockedBy,
+            left_in_place: report.leftInPlace ?? null,
+            kept: (j?.kept ?? []).map((k) => ({ object: describeObject(k.object), why: k.why })),
+            blocked_by: j?.blockedBy ?? [],
             failures: report.failures,
           },
           null,
@@ -28,7 +31,8 @@ export async function runCleanupCommand(cmd: CleanupCommand): Promise<number> {
       const lines = describeCleanup(report);
       process.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : `nothing to clean up in the primary of --file-prefix ${cmd.prefix}\n`);
     }
-    return report.failures.length > 0 || report.blockedBy.length > 0 ? 1 : 0;
+    const unfinished = report.failures.length > 0 || report.leftInPlace !== undefined || (j?.blockedBy.length ?? 0) > 0;
+    return unfinished ? 1 : 0;
   } finally {
     native.detach();
   }
