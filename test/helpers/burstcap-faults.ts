@@ -381,12 +381,11 @@ export class DpdkPdump {
   readonly #child: ChildProcess;
   readonly #exited: Promise<number | null>;
 
-  constructor(prefix: string, tuple: string) {
-    this.#child = spawn(
-      'setpriv',
-      ['--pdeathsig', 'SIGKILL', 'stdbuf', '-o0', '-e0', PDUMP_BIN, '--lcores', PDUMP_LCORES, '--file-prefix', prefix, '--', '--pdump', tuple],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  /** `pidNamespace`: run it as pid 1 of a PID namespace of its own, as in a container: its pid means nothing here. */
+  constructor(prefix: string, tuple: string, opts: { pidNamespace?: boolean } = {}) {
+    const pdump = ['stdbuf', '-o0', '-e0', PDUMP_BIN, '--lcores', PDUMP_LCORES, '--file-prefix', prefix, '--', '--pdump', tuple];
+    const namespaced = opts.pidNamespace ? ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc', ...pdump] : pdump;
+    this.#child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', ...namespaced], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.#child.pid ?? -1;
     const append = (chunk: Buffer): void => {
       this.#log += chunk.toString('utf8');

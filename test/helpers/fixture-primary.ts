@@ -31,6 +31,8 @@ export interface FixtureOptions {
   queues?: number;
   mbufs?: number;
   verbose?: boolean;
+  /** An application ring and pool under dpdk-pdump's names (rx_ring_0, pdump_pool_0). */
+  decoys?: boolean;
   extraEal?: string[];
 }
 
@@ -108,6 +110,7 @@ function fixtureArgs(prefix: string, opts: FixtureOptions): string[] {
   if (opts.known) app.push('--known');
   if (opts.noPdump) app.push('--no-pdump');
   if (opts.verbose) app.push('--verbose');
+  if (opts.decoys) app.push('--decoys');
   return [...eal, '--', ...app];
 }
 
