@@ -10,7 +10,7 @@ import { native } from '../../src/main/native';
 import { killAllBurstcaps } from './burstcap';
 import { removeDir, shortTempDir } from './capture';
 import { buildPrimary, FixturePrimary, removeLeftovers, runtimeDir } from './fixture-primary';
-import { MAGIC_NSEC, MAGIC_USEC } from './pcap';
+import { walkPcap } from './pcap';
 
 // -------------------------------------------------------- paced primary ---
 
@@ -166,9 +166,6 @@ export interface KnownCapture {
   seqs: number[];
 }
 
-const PCAP_HEADER_LEN = 24;
-const RECORD_HEADER_LEN = 16;
-
 /** Bytes 0..41 of a known frame do not depend on its sequence number, only on its size. */
 const headerTemplates = new Map<number, Buffer>();
 
@@ -197,32 +194,22 @@ function recordProblem(buf: Buffer, data: number, caplen: number, origlen: numbe
  * frame the fixture built for its sequence number: byte for byte, whole
  * (caplen == origlen), in strictly increasing order unless `ordered` is
  * false (a file holding both directions has every packet twice). Throws on the first
- * record that differs, and on a truncated file. Walks the file in place:
+ * record that differs, and on a truncated file. Streams the file in chunks:
  * captures under load hold millions of records.
  */
 export function readKnownCapture(path: string, opts: { ordered?: boolean } = {}): KnownCapture {
   const ordered = opts.ordered ?? true;
-  const buf = readFileSync(path);
-  if (buf.length < PCAP_HEADER_LEN) throw new Error(`${path}: truncated pcap file header (${buf.length} bytes)`);
-  const magic = buf.readUInt32LE(0);
-  if (magic !== MAGIC_NSEC && magic !== MAGIC_USEC) throw new Error(`${path}: not a little-endian pcap file`);
   const seqs: number[] = [];
-  let off = PCAP_HEADER_LEN;
-  while (off < buf.length) {
-    const i = seqs.length;
-    if (buf.length - off < RECORD_HEADER_LEN) throw new Error(`${path}: record ${i}: truncated record header`);
-    const caplen = buf.readUInt32LE(off + 8);
-    const origlen = buf.readUInt32LE(off + 12);
-    const data = off + RECORD_HEADER_LEN;
-    if (buf.length - data < caplen) throw new Error(`${path}: record ${i}: truncated data`);
-    const problem = recordProblem(buf, data, caplen, origlen);
+  const header = walkPcap(path, (rec) => {
+    const i = rec.index;
+    const problem = recordProblem(rec.buf, rec.data, rec.caplen, rec.origlen);
     if (problem !== undefined) throw new Error(`${path}: record ${i}: ${problem}`);
-    const seq = Number(buf.readBigUInt64BE(data + SEQ_OFFSET));
+    const seq = Number(rec.buf.readBigUInt64BE(rec.data + SEQ_OFFSET));
     const previous = seqs[i - 1];
     if (ordered && previous !== undefined && seq <= previous) throw new Error(`${path}: record ${i}: seq ${seq} after ${previous}`);
     seqs.push(seq);
-    off = data + caplen;
-  }
+  });
+  if (header.bigEndian) throw new Error(`${path}: not a little-endian pcap file`);
   return { packets: seqs.length, seqs };
 }
 
