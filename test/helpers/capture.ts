@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPcap, walkPcap, writePcap } from './pcap';
 import { seqOf } from './packets';
-import { runningBurstcapPids } from './burstcap';
+import { runningBurstcapPids, type Burstcap, type BurstcapResult } from './burstcap';
 import { Testpmd, prefixLeftovers, testpmdPids, type TestpmdOptions } from './testpmd';
 
 /**
@@ -127,6 +127,22 @@ export async function waitForwarded(tp: Testpmd, port: number, packets: number, 
     timeoutMs,
     `port ${port} of testpmd ${tp.prefix} to send ${packets} packets`,
   );
+}
+
+/**
+ * Stops a capture with SIGINT once `forwarded` says the primary has sent
+ * every packet, and waits for its exit. DPDK runs a port's rx callbacks
+ * inside rte_eth_rx_burst and its tx callbacks inside rte_eth_tx_burst
+ * before the driver counts the packets as sent, and rte_pdump enqueues its
+ * copies in those callbacks: once the tx counter reaches the count, every
+ * copy is in a ring, and SIGINT drains the rings into the outputs before
+ * burstcap exits. A fixed -a duration would race the primary's start and
+ * replay instead, which take longer the slower the machine.
+ */
+export async function stopWhenForwarded(bc: Burstcap, forwarded: () => Promise<void>): Promise<BurstcapResult> {
+  await forwarded();
+  bc.signal('SIGINT');
+  return bc.exit();
 }
 
 /**
