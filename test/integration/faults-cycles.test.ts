@@ -21,9 +21,9 @@ import { FixturePrimary } from '../helpers/fixture-primary';
 const PACED_PPS = 20_000;
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 /**
- * 200 captures. One capture costs 1.1 s of process start, EAL
+ * 200 captures. One capture costs 1.1-1.2 s of process start, EAL
  * attach and teardown on an idle 2-CPU machine (measured: 165 cycles in
- * 181 s), so 200 take about 3.7 minutes; beside other busy processes a
+ * 181 s, 200 in 237 s), so 200 take about 4 minutes; beside other busy processes a
  * cycle took 2.2 s. The loop therefore runs up to 200 within a 4-minute box
  * and must reach at least MIN_CYCLES, which still shows any per-capture growth.
  */
