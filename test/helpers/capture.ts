@@ -4,9 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_HEADER_LEN, MAGIC_NSEC, MAGIC_USEC, RECORD_HEADER_LEN, readPcap, writePcap } from './pcap';
+import { readPcap, walkPcap, writePcap } from './pcap';
 import { seqOf } from './packets';
-import { runningBurstcapPids } from './burstcap';
+import { runningBurstcapPids, type Burstcap, type BurstcapResult } from './burstcap';
 import { Testpmd, prefixLeftovers, testpmdPids, type TestpmdOptions } from './testpmd';
 
 /**
@@ -19,6 +19,8 @@ const POLL_MS = 100;
 const FORWARD_TIMEOUT_MS = 20_000;
 const LINK_TIMEOUT_MS = 15_000;
 const NS_PER_MS = 1_000_000n;
+const NS_PER_USEC = 1_000n;
+const NS_PER_SEC = 1_000_000_000n;
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,6 +130,22 @@ export async function waitForwarded(tp: Testpmd, port: number, packets: number, 
 }
 
 /**
+ * Stops a capture with SIGINT once `forwarded` says the primary has sent
+ * every packet, and waits for its exit. DPDK runs a port's rx callbacks
+ * inside rte_eth_rx_burst and its tx callbacks inside rte_eth_tx_burst
+ * before the driver counts the packets as sent, and rte_pdump enqueues its
+ * copies in those callbacks: once the tx counter reaches the count, every
+ * copy is in a ring, and SIGINT drains the rings into the outputs before
+ * burstcap exits. A fixed -a duration would race the primary's start and
+ * replay instead, which take longer the slower the machine.
+ */
+export async function stopWhenForwarded(bc: Burstcap, forwarded: () => Promise<void>): Promise<BurstcapResult> {
+  await forwarded();
+  bc.signal('SIGINT');
+  return bc.exit();
+}
+
+/**
  * Makes a net_pcap port replay its rx_pcap files from the start again:
  * stopping the port closes them and starting it reopens them.
  */
@@ -225,47 +243,51 @@ export interface PcapScan {
 }
 
 /**
- * Walks a (possibly very large) pcap file without copying its packets.
- * Throws on a bad magic or a truncated record.
+ * Walks a pcap file of any size in chunks, without copying its packets.
+ * Throws on a bad magic, a big-endian file (burstcap writes little-endian)
+ * or a truncated record.
  */
 export function scanPcap(path: string): PcapScan {
-  const buf = readFileSync(path);
-  if (buf.length < FILE_HEADER_LEN) throw new Error(`${path}: truncated pcap header`);
-  const magic = buf.readUInt32LE(0);
-  if (magic !== MAGIC_NSEC && magic !== MAGIC_USEC) throw new Error(`${path}: not a little-endian pcap file`);
-  const nanos = magic === MAGIC_NSEC;
-  const scan: PcapScan = { nanos, packets: 0, bytes: 0, lengths: new Set(), firstTsNs: undefined, lastTsNs: undefined, firstBackwards: -1 };
   // Plain numbers in the loop: a BigInt per record makes large files several times slower.
-  const fracPerNs = nanos ? 1n : 1_000n;
-  const stamp = (sec: number, frac: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(frac) * fracPerNs;
+  let firstSec = -1;
+  let firstFrac = -1;
   let lastSec = -1;
   let lastFrac = -1;
   let lastCaplen = -1;
   let lastOriglen = -1;
-  let off = FILE_HEADER_LEN;
-  while (off < buf.length) {
-    if (buf.length - off < RECORD_HEADER_LEN) throw new Error(`${path}: record ${scan.packets}: truncated header`);
-    const sec = buf.readUInt32LE(off);
-    const frac = buf.readUInt32LE(off + 4);
-    const caplen = buf.readUInt32LE(off + 8);
-    const origlen = buf.readUInt32LE(off + 12);
-    if (buf.length - off - RECORD_HEADER_LEN < caplen) throw new Error(`${path}: record ${scan.packets}: truncated data`);
+  let bytes = 0;
+  let firstBackwards = -1;
+  const lengths = new Set<string>();
+  const header = walkPcap(path, (rec) => {
+    const { sec, frac, caplen, origlen } = rec;
+    if (rec.index === 0) {
+      firstSec = sec;
+      firstFrac = frac;
+    }
     const backwards = sec < lastSec || (sec === lastSec && frac < lastFrac);
-    if (backwards && scan.firstBackwards < 0) scan.firstBackwards = scan.packets;
-    if (scan.packets === 0) scan.firstTsNs = stamp(sec, frac);
+    if (backwards && firstBackwards < 0) firstBackwards = rec.index;
     lastSec = sec;
     lastFrac = frac;
     if (caplen !== lastCaplen || origlen !== lastOriglen) {
-      scan.lengths.add(`${caplen}/${origlen}`);
+      lengths.add(`${caplen}/${origlen}`);
       lastCaplen = caplen;
       lastOriglen = origlen;
     }
-    scan.bytes += caplen;
-    scan.packets += 1;
-    off += RECORD_HEADER_LEN + caplen;
-  }
-  if (scan.packets > 0) scan.lastTsNs = stamp(lastSec, lastFrac);
-  return scan;
+    bytes += caplen;
+  });
+  if (header.bigEndian) throw new Error(`${path}: not a little-endian pcap file`);
+  const fracNs = header.nanos ? 1n : NS_PER_USEC;
+  const stamp = (sec: number, frac: number): bigint | undefined =>
+    header.records === 0 ? undefined : BigInt(sec) * NS_PER_SEC + BigInt(frac) * fracNs;
+  return {
+    nanos: header.nanos,
+    packets: header.records,
+    bytes,
+    lengths,
+    firstTsNs: stamp(firstSec, firstFrac),
+    lastTsNs: stamp(lastSec, lastFrac),
+    firstBackwards,
+  };
 }
 
 /**

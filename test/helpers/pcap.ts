@@ -2,7 +2,7 @@
 // the code under test, plus thin wrappers around tcpdump, capinfos and tshark
 // so tests can check that independent tools agree with what was written.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 
 export interface PcapRecord {
   tsNs: bigint;
@@ -80,7 +80,7 @@ interface Detected {
   nanos: boolean;
 }
 
-function detectMagic(buf: Buffer): Detected {
+function detectMagic(buf: Buffer, name: string): Detected {
   const le = buf.readUInt32LE(0);
   const be = buf.readUInt32BE(0);
   if (le === MAGIC_USEC || le === MAGIC_NSEC) {
@@ -89,45 +89,199 @@ function detectMagic(buf: Buffer): Detected {
   if (be === MAGIC_USEC || be === MAGIC_NSEC) {
     return { order: BIG, bigEndian: true, nanos: be === MAGIC_NSEC };
   }
-  throw new Error(`not a pcap file: magic 0x${le.toString(16).padStart(8, '0')}`);
+  throw new Error(`${name}: not a pcap file: magic 0x${le.toString(16).padStart(8, '0')}`);
 }
 
-/** Parses a whole pcap image; throws on a bad magic or any truncated record. */
-export function decodePcap(buf: Buffer, name = 'buffer'): PcapFile {
-  if (buf.length < FILE_HEADER_LEN) {
-    throw new Error(`${name}: truncated pcap file header (${buf.length} bytes)`);
+/** What a pcap file header says. */
+export interface PcapHeader {
+  nanos: boolean;
+  bigEndian: boolean;
+  linktype: number;
+  snaplen: number;
+}
+
+/**
+ * One record as the streaming reader sees it. The object and its buffer are
+ * reused: `buf` holds the record's bytes at `data .. data + caplen` only
+ * until the visitor returns (copy what must outlive the call).
+ */
+export interface PcapRecordView {
+  /** Position of the record in the file, from 0. */
+  index: number;
+  /** File offset of its record header. */
+  offset: number;
+  /** Timestamp as stored: seconds, and micro- or nanoseconds (see PcapHeader.nanos). */
+  sec: number;
+  frac: number;
+  caplen: number;
+  origlen: number;
+  buf: Buffer;
+  data: number;
+}
+
+export type PcapVisitor = (rec: PcapRecordView, header: PcapHeader) => void;
+
+export interface WalkPcapOptions {
+  /** Bytes read at a time (the buffer grows only for a record larger than this); small values exercise chunk boundaries. */
+  chunkBytes?: number;
+}
+
+/**
+ * 1 MiB reads: large enough that the per-read cost vanishes next to parsing
+ * (a full-rate capture holds tens of millions of records; 29.5 million
+ * 64-byte records, 2.4 GB, scan in ~3 s here). A file of any size costs this
+ * much memory, more only for a record larger than that.
+ */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The bytes of a file (or of a buffer) from a moving position, through one
+ * reusable buffer: `ensure(n)` makes n bytes available at `buf[start]`,
+ * moving the unread tail to the front and reading more only when needed.
+ */
+class ChunkSource {
+  buf: Buffer;
+  start = 0;
+  end = 0;
+  /** File offset of buf[0]. */
+  base = 0;
+  #eof: boolean;
+  readonly #fd: number | undefined;
+
+  constructor(fd: number | undefined, whole: Buffer | undefined, chunkBytes: number) {
+    this.#fd = fd;
+    if (whole !== undefined) {
+      // A buffer is all there is: never compacted, so the caller's bytes are not touched.
+      this.buf = whole;
+      this.end = whole.length;
+      this.#eof = true;
+    } else {
+      this.buf = Buffer.allocUnsafe(chunkBytes);
+      this.#eof = false;
+    }
   }
-  const { order, bigEndian, nanos } = detectMagic(buf);
-  const snaplen = order.u32(buf, 16);
-  const linktype = order.u32(buf, 20) & LINKTYPE_MASK;
-  const records: PcapRecord[] = [];
-  let off = FILE_HEADER_LEN;
-  while (off < buf.length) {
-    const index = records.length;
-    if (buf.length - off < RECORD_HEADER_LEN) {
+
+  get available(): number {
+    return this.end - this.start;
+  }
+
+  get offset(): number {
+    return this.base + this.start;
+  }
+
+  /** True once n bytes are available; false if the file ends first. */
+  ensure(n: number): boolean {
+    if (this.end - this.start >= n) return true;
+    if (this.#eof) return false;
+    if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.base += this.start;
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length));
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    while (this.end < n) {
+      const got = readSync(this.#fd as number, this.buf, this.end, this.buf.length - this.end, null);
+      if (got === 0) {
+        this.#eof = true;
+        return false;
+      }
+      this.end += got;
+    }
+    return true;
+  }
+}
+
+function walk(src: ChunkSource, name: string, visit: PcapVisitor | undefined): PcapHeader & { records: number } {
+  if (!src.ensure(FILE_HEADER_LEN)) {
+    throw new Error(`${name}: truncated pcap file header (${src.available} bytes)`);
+  }
+  const { order, bigEndian, nanos } = detectMagic(src.buf, name);
+  const header: PcapHeader = {
+    nanos,
+    bigEndian,
+    snaplen: order.u32(src.buf, 16),
+    linktype: order.u32(src.buf, 20) & LINKTYPE_MASK,
+  };
+  const maxCaplen = Math.max(header.snaplen, MAX_SNAPLEN);
+  src.start += FILE_HEADER_LEN;
+  const rec: PcapRecordView = { index: 0, offset: 0, sec: 0, frac: 0, caplen: 0, origlen: 0, buf: src.buf, data: 0 };
+  let index = 0;
+  while (src.ensure(1)) {
+    const off = src.offset;
+    if (!src.ensure(RECORD_HEADER_LEN)) {
       throw new Error(`${name}: record ${index} at offset ${off}: truncated record header`);
     }
-    const sec = BigInt(order.u32(buf, off));
-    const frac = BigInt(order.u32(buf, off + 4));
-    const caplen = order.u32(buf, off + 8);
-    const origlen = order.u32(buf, off + 12);
-    if (caplen > Math.max(snaplen, MAX_SNAPLEN)) {
+    const caplen = order.u32(src.buf, src.start + 8);
+    if (caplen > maxCaplen) {
       throw new Error(`${name}: record ${index} at offset ${off}: caplen ${caplen} is not plausible`);
     }
-    const dataOff = off + RECORD_HEADER_LEN;
-    const left = buf.length - dataOff;
-    if (left < caplen) {
+    if (!src.ensure(RECORD_HEADER_LEN + caplen)) {
+      const left = src.available - RECORD_HEADER_LEN;
       throw new Error(`${name}: record ${index} at offset ${off}: truncated data (caplen ${caplen}, ${left} left)`);
     }
-    const tsNs = sec * NS_PER_SEC + (nanos ? frac : frac * NS_PER_USEC);
-    records.push({ tsNs, caplen, origlen, data: Buffer.from(buf.subarray(dataOff, dataOff + caplen)) });
-    off = dataOff + caplen;
+    // ensure() may have moved or replaced the buffer: read the header from where it is now.
+    const at = src.start;
+    rec.index = index;
+    rec.offset = off;
+    rec.sec = order.u32(src.buf, at);
+    rec.frac = order.u32(src.buf, at + 4);
+    rec.caplen = caplen;
+    rec.origlen = order.u32(src.buf, at + 12);
+    rec.buf = src.buf;
+    rec.data = at + RECORD_HEADER_LEN;
+    visit?.(rec, header);
+    src.start = at + RECORD_HEADER_LEN + caplen;
+    index++;
   }
-  return { nanos, linktype, snaplen, records, bigEndian };
+  return { ...header, records: index };
 }
 
-export function readPcap(path: string): PcapFile {
-  return decodePcap(readFileSync(path), path);
+/**
+ * Reads a pcap file of any size record by record, in chunks through one
+ * reusable buffer, and hands each record to `visit`. Throws on a bad magic,
+ * an implausible caplen or any truncated record, naming the record and its
+ * file offset. Returns the file header and the number of records.
+ */
+export function walkPcap(path: string, visit?: PcapVisitor, opts: WalkPcapOptions = {}): PcapHeader & { records: number } {
+  const fd = openSync(path, 'r');
+  try {
+    return walk(new ChunkSource(fd, undefined, opts.chunkBytes ?? READ_CHUNK_BYTES), path, visit);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A record's timestamp in nanoseconds. */
+export function recordTsNs(rec: PcapRecordView, nanos: boolean): bigint {
+  return BigInt(rec.sec) * NS_PER_SEC + (nanos ? BigInt(rec.frac) : BigInt(rec.frac) * NS_PER_USEC);
+}
+
+function collect(walker: (visit: PcapVisitor) => PcapHeader): PcapFile {
+  const records: PcapRecord[] = [];
+  const header = walker((rec, h) => {
+    records.push({
+      tsNs: recordTsNs(rec, h.nanos),
+      caplen: rec.caplen,
+      origlen: rec.origlen,
+      data: Buffer.from(rec.buf.subarray(rec.data, rec.data + rec.caplen)),
+    });
+  });
+  return { nanos: header.nanos, linktype: header.linktype, snaplen: header.snaplen, records, bigEndian: header.bigEndian };
+}
+
+/** Parses a whole pcap image held in memory; throws on a bad magic or any truncated record. */
+export function decodePcap(buf: Buffer, name = 'buffer'): PcapFile {
+  return collect((visit) => walk(new ChunkSource(undefined, buf, 0), name, visit));
+}
+
+/** Every record of a file, copied: for captures of known, modest size (use walkPcap for large ones). */
+export function readPcap(path: string, opts: WalkPcapOptions = {}): PcapFile {
+  return collect((visit) => walkPcap(path, visit, opts));
 }
 
 function splitTimestamp(tsNs: bigint, nanos: boolean): [number, number] {

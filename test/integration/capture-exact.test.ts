@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult, type SummaryJson } from '../helpers/burstcap';
-import { assertNothingLeft, firstOutOfOrder, framesDifference, msToNs, removeDir, shortTempDir, waitForwarded, writeInput } from '../helpers/capture';
+import { assertNothingLeft, firstOutOfOrder, framesDifference, msToNs, removeDir, shortTempDir, stopWhenForwarded, waitForwarded, writeInput } from '../helpers/capture';
 import { frameInfo, JUMBO_SIZE, makeJumbo, makePackets, MARKER_MAGIC, seqOf } from '../helpers/packets';
 import { LINKTYPE_ETHERNET, capinfos, readPcap, tcpdumpLines, type PcapFile } from '../helpers/pcap';
 import { Testpmd, type TestpmdOptions } from '../helpers/testpmd';
@@ -13,7 +13,6 @@ import { native } from '../../src/main/native';
 
 const PACKETS = 1_000;
 const JUMBO_PACKETS = 100;
-const CAPTURE_SECONDS = 2;
 /** Small per-ring pools: the replay never has more than a few thousand copies in flight. */
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 /** testpmd drops frames longer than its max packet length: room for 9000-byte frames. */
@@ -43,21 +42,20 @@ interface ReplayCapture {
   toMs: number;
 }
 
-/** Captures port 0 rx and tx while the primary replays `frames` once. */
+/** Captures port 0 rx and tx while the primary replays `frames` once; stops once it has sent them all. */
 async function captureReplay(tp: Testpmd, tag: string, frames: Buffer[], extraArgs: string[] = []): Promise<ReplayCapture> {
   const rxPath = join(workDir, `${tag}-rx.pcap`);
   const txPath = join(workDir, `${tag}-tx.pcap`);
   const jsonPath = join(workDir, `${tag}.json`);
   const args = [
-    'capture', '--file-prefix', tp.prefix, '-a', String(CAPTURE_SECONDS), '--json', jsonPath,
+    'capture', '--file-prefix', tp.prefix, '--json', jsonPath,
     '--pdump', `port=0,queue=*,rx-dev=${rxPath},tx-dev=${txPath},${SMALL_POOL}`, ...extraArgs,
   ];
   const bc = Burstcap.spawn(args);
   await bc.waitCapturing();
   const fromMs = Date.now();
   await tp.startForwarding();
-  await waitForwarded(tp, 0, frames.length);
-  const result = await bc.exit();
+  const result = await stopWhenForwarded(bc, () => waitForwarded(tp, 0, frames.length));
   const toMs = Date.now();
   expect(result.code, describeResult(args, result)).toBe(0);
   expect(errorLines(result.stderr)).toEqual([]);
@@ -103,7 +101,7 @@ function totalBytes(frames: readonly Buffer[]): number {
 
 function expectSummary(summary: SummaryJson, frames: Buffer[]): void {
   const bytes = totalBytes(frames);
-  expect(summary).toMatchObject({ packets: 2 * frames.length, bytes: 2 * bytes, dropped: 0, stop_reason: 'duration', errors: [] });
+  expect(summary).toMatchObject({ packets: 2 * frames.length, bytes: 2 * bytes, dropped: 0, stop_reason: 'signal', errors: [] });
   expect(summary.outputs.map((o) => [o.direction, o.queue, o.packets, o.bytes, o.ringfull, o.nombuf])).toEqual([
     ['rx', 0, frames.length, bytes, 0, 0],
     ['tx', 0, frames.length, bytes, 0, 0],

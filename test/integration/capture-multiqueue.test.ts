@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type RingLine } from '../helpers/burstcap';
-import { assertNothingLeft, firstOutOfOrder, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, threadStatus, waitForwarded, writeInput, type ThreadStatus } from '../helpers/capture';
+import { assertNothingLeft, firstOutOfOrder, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, stopWhenForwarded, threadStatus, waitForwarded, writeInput, type ThreadStatus } from '../helpers/capture';
 import { makePackets, seqOf } from '../helpers/packets';
 import { readPcap } from '../helpers/pcap';
 import { Testpmd } from '../helpers/testpmd';
@@ -16,7 +16,6 @@ const QUEUES = 2;
 const PACKETS_PER_QUEUE = 500;
 /** Sequence numbers of queue q start at q * SEQ_STRIDE, so a frame tells which queue it came from. */
 const SEQ_STRIDE = 100_000;
-const CAPTURE_SECONDS = 3;
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 
 let workDir: string;
@@ -31,18 +30,17 @@ function makeQueueInputs(): Buffer[][] {
   return Array.from({ length: QUEUES }, (_, q) => makePackets(PACKETS_PER_QUEUE, { firstSeq: q * SEQ_STRIDE, seed: q + 1 }));
 }
 
-/** Starts a capture, hands its "Capturing on" lines to `whileRunning`, replays both queues once, waits for the end. */
+/** Starts a capture, hands its "Capturing on" lines to `whileRunning`, replays both queues once, stops it once the primary sent them all. */
 async function captureReplay(tuple: string, tag: string, whileRunning: (bc: Burstcap, rings: RingLine[]) => void = () => undefined) {
   const primary = tp as Testpmd;
   await rewindReplay(primary);
   const json = join(workDir, `${tag}.json`);
-  const args = ['capture', '--file-prefix', primary.prefix, '-a', String(CAPTURE_SECONDS), '--json', json, '--pdump', tuple];
+  const args = ['capture', '--file-prefix', primary.prefix, '--json', json, '--pdump', tuple];
   const bc = Burstcap.spawn(args);
   const rings = await bc.waitCapturing();
   whileRunning(bc, rings);
   await primary.startForwarding();
-  await waitForwarded(primary, 0, QUEUES * PACKETS_PER_QUEUE);
-  const result = await bc.exit();
+  const result = await stopWhenForwarded(bc, () => waitForwarded(primary, 0, QUEUES * PACKETS_PER_QUEUE));
   expect(result.code, describeResult(args, result)).toBe(0);
   expect(errorLines(result.stderr)).toEqual([]);
   return { rings, summary: readSummary(json) };

@@ -8,13 +8,12 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult } from '../helpers/burstcap';
-import { FedPrimary, assertNothingLeft, framesDifference, framesOf, pollUntil, removeDir, shortTempDir, writeInput } from '../helpers/capture';
+import { FedPrimary, assertNothingLeft, framesDifference, framesOf, pollUntil, removeDir, shortTempDir, stopWhenForwarded, writeInput } from '../helpers/capture';
 import { makePackets } from '../helpers/packets';
 import { readPcap, tcpdumpLines } from '../helpers/pcap';
 import { NetnsTcpdump, createVethPair, linkExists, netnsExists, removeVethPair, type VethPair } from '../helpers/netns';
 
 const PACKETS = 300;
-const CAPTURE_SECONDS = 3;
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 const ARRIVAL_TIMEOUT_MS = 10_000;
 /** Bytes 6-11 of an Ethernet frame: the source MAC. */
@@ -34,13 +33,12 @@ async function startFedPrimary(): Promise<FedPrimary> {
   return f;
 }
 
-/** Captures with `args` while the feeder sends the input once; returns when burstcap has exited. */
+/** Captures with `args` while the feeder sends the input once; stops it once the primary sent it all. */
 async function captureFed(primary: FedPrimary, args: string[]): Promise<BurstcapResult> {
   const bc = Burstcap.spawn(args, { cwd: workDir });
   await bc.waitCapturing();
   await primary.feed();
-  await primary.waitForwarded(frames.length);
-  return bc.exit();
+  return stopWhenForwarded(bc, () => primary.waitForwarded(frames.length));
 }
 
 /** Exit 0 and no error line; soft, so that the files are still checked when it fails. */
@@ -78,7 +76,7 @@ async function captureToInterface(pair: VethPair, tag: string): Promise<Buffer[]
   tcpdumps.push(td);
   const json = join(workDir, `${tag}.json`);
   const args = [
-    'capture', '--file-prefix', primary.primary.prefix, '-a', String(CAPTURE_SECONDS), '--json', json,
+    'capture', '--file-prefix', primary.primary.prefix, '--json', json,
     '--pdump', `port=0,queue=*,tx-dev=${pair.near},${SMALL_POOL}`,
   ];
   const result = await captureFed(primary, args);
@@ -116,7 +114,7 @@ describe('outputs written through net_pcap vdevs', () => {
     const tx = join(workDir, 'vdev-tx.pcap');
     const json = join(workDir, 'vdev.json');
     const args = [
-      'capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev', '-a', String(CAPTURE_SECONDS), '--json', json,
+      'capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev', '--json', json,
       '--pdump', `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
     ];
     const result = await captureFed(primary, args);

@@ -8,6 +8,7 @@ import {
   isProcessAlive,
   memoryProblem,
   partFiles,
+  PDUMP_CALLBACK_BYTES,
   primaryMemory,
   type PrimaryMemory,
   readKnownCapture,
@@ -20,9 +21,9 @@ import { FixturePrimary } from '../helpers/fixture-primary';
 const PACED_PPS = 20_000;
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';
 /**
- * The issue asks for 200. One capture costs 1.1 s of process start, EAL
+ * 200 captures. One capture costs 1.1-1.2 s of process start, EAL
  * attach and teardown on an idle 2-CPU machine (measured: 165 cycles in
- * 181 s), so 200 take about 3.7 minutes; beside other busy processes a
+ * 181 s, 200 in 237 s), so 200 take about 4 minutes; beside other busy processes a
  * cycle took 2.2 s. The loop therefore runs up to 200 within a 4-minute box
  * and must reach at least MIN_CYCLES, which still shows any per-capture growth.
  */
@@ -38,7 +39,7 @@ const STOP_OPTIONS: readonly { argv: string[]; minPackets: number }[] = [
   { argv: ['-c', '1'], minPackets: 1 },
   { argv: ['-a', '0.2'], minPackets: 0 },
 ];
-/** rx and tx of one queue: two callbacks per capture (see PDUMP_CALLBACK_BYTES). */
+/** rx and tx of one queue: two callbacks per capture (see PDUMP_CALLBACK_BYTES and CALLBACK_PAD_MAX_BYTES). */
 const CALLBACKS_PER_CAPTURE = 2;
 
 describe('start/stop cycles', () => {
@@ -80,7 +81,13 @@ describe('start/stop cycles', () => {
     }
     console.log(`${cycles} capture cycles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
+    const after = primaryMemory(primary.prefix);
+    const callbacks = CALLBACKS_PER_CAPTURE * cycles;
+    const padding = after.allocSize - baseline.allocSize - callbacks * PDUMP_CALLBACK_BYTES;
+    // Usually 0-128 B over 200 cycles: a few callbacks that filled a small hole (see CALLBACK_PAD_MAX_BYTES).
+    console.log(`heap: ${after.allocCount - baseline.allocCount} allocation(s) for ${callbacks} callbacks, ${padding} B beyond ${PDUMP_CALLBACK_BYTES} B each`);
+
     expect(cycles).toBeGreaterThanOrEqual(MIN_CYCLES);
-    expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS_PER_CAPTURE * cycles)).toBeUndefined();
+    expect(memoryProblem(primary.prefix, baseline, after, callbacks)).toBeUndefined();
   }, TEST_TIMEOUT_MS);
 });
