@@ -14,7 +14,8 @@ import { workerCpus } from './busy-cpus';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { callbacksSettled } from './pdump-grace';
 import { native, type PdumpCounters } from './native';
-import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { buildPlan, checkOutputs, feedsParts, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { formatMode, makePrivateDir, openPrivateFile, outputMode, removePrivateDir } from './private-dir';
 import { primaryStillAlive } from './runtime-dir';
 import { validateCpus } from './cpu-list';
 import { Teardown } from './teardown';
@@ -29,7 +30,9 @@ const FULL_SNAPLEN = 0;
 const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
 /** DPDK 22.11 hands vdev arguments to secondary processes cut to this length. */
 const MAX_VDEV_ARGS = 63;
+/** Staged vdev outputs go to /tmp/bcXXXXXX/<n>.pcap: short enough for any ring count. */
 const SHORT_TMP = '/tmp';
+const STAGING_DIR_PREFIX = 'bc';
 
 export type StopReason = 'signal' | 'count' | 'duration' | 'primary-exited' | 'write-error' | 'worker-failed';
 
@@ -43,6 +46,8 @@ export interface CaptureOptions {
   snaplen?: number | undefined;
   /** pcap-filter(7) expression the primary tests each packet against before copying it. */
   filter?: string | undefined;
+  /** Outputs 0640 instead of 0600 (never wider than the umask). */
+  groupRead?: boolean | undefined;
   cpus?: readonly number[] | undefined;
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
@@ -126,7 +131,7 @@ function checkPortsProbed(prefix: string, ours: readonly number[]): void {
 function planCapture(opts: CaptureOptions): CapturePlan {
   const ports = native.listPorts();
   try {
-    return buildPlan(opts.tuples, ports, { writer: opts.writer, tag: `bc${process.pid}`, isInterface });
+    return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface });
   } catch (err) {
     if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
     throw err;
@@ -165,6 +170,28 @@ export class CaptureSession {
 
   get #snaplen(): number {
     return this.#opts.snaplen ?? FULL_SNAPLEN;
+  }
+
+  /** Mode of every output and temporary file, decided once from -g and the umask. */
+  #mode: number | undefined;
+  get #fileMode(): number {
+    this.#mode ??= outputMode(this.#opts.groupRead ?? false);
+    return this.#mode;
+  }
+
+  /** Private directories kept after the capture: they hold parts a failed merge could not replace. */
+  readonly #keptDirs = new Set<string>();
+
+  /**
+   * A mkdtemp directory for temporary files, removed once the capture is
+   * over (after the files are closed and merged), whatever ended it.
+   */
+  #privateDir(parent: string, prefix: string): string {
+    const dir = makePrivateDir(parent, prefix);
+    this.#teardown.pushFinal(`remove ${dir}`, () => {
+      if (!this.#keptDirs.has(dir)) removePrivateDir(dir);
+    });
+    return dir;
   }
 
   /** Ends the capture; a second request stops without emptying the rings. */
@@ -208,6 +235,7 @@ export class CaptureSession {
     const plan = planCapture(opts);
     checkOutputs(plan);
     checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
+    this.#createPartDirs(plan);
     const filterId = this.#createFilter();
     const rings = this.#createRings(plan);
     const vdevPorts = this.#createVdevs(plan, rings);
@@ -276,6 +304,20 @@ export class CaptureSession {
     return id;
   }
 
+  /** Parts of each merged output go to a private directory next to it (same filesystem). */
+  #createPartDirs(plan: CapturePlan): void {
+    for (const out of plan.outputs) {
+      if (out.parts.length === 0) continue;
+      let dir: string;
+      try {
+        dir = this.#privateDir(path.dirname(out.path), PARTS_DIR_PREFIX);
+      } catch (err) {
+        throw runtimeError('PARTS_DIR_FAILED', `cannot create a directory for the parts of ${out.path}: ${(err as Error).message}`);
+      }
+      placeParts(plan, out, dir);
+    }
+  }
+
   #createRings(plan: CapturePlan): number[] {
     const tag = `bc${process.pid}`;
     return plan.rings.map((r) => {
@@ -289,21 +331,40 @@ export class CaptureSession {
   readonly #staged: { staging: string; target: string }[] = [];
 
   #createVdevs(plan: CapturePlan, rings: readonly number[]): (number | undefined)[] {
+    let stagingDir: string | undefined;
     return plan.rings.map((r, i) => {
       if (r.sink.kind === 'file') return undefined;
       const name = `net_pcap_bc${process.pid}_${r.index}`;
       let args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
-      if (r.sink.kind === 'vdev-file' && args.length > MAX_VDEV_ARGS) {
-        // Secondaries (this one included) see vdev arguments cut at 63
-        // characters and would write to a truncated path.
-        const staging = path.join(SHORT_TMP, `bc${process.pid}_${r.index}.pcap`);
-        this.#staged.push({ staging, target: r.sink.path });
-        args = `tx_pcap=${staging}`;
+      if (r.sink.kind === 'vdev-file') {
+        if (args.length > MAX_VDEV_ARGS) {
+          // Secondaries (this one included) see vdev arguments cut at 63
+          // characters and would write to a truncated path.
+          stagingDir ??= this.#privateDir(SHORT_TMP, STAGING_DIR_PREFIX);
+          const staging = path.join(stagingDir, `${r.index}.pcap`);
+          this.#staged.push({ staging, target: r.sink.path });
+          this.#prepareVdevFile(staging, true);
+          args = `tx_pcap=${staging}`;
+        } else {
+          this.#prepareVdevFile(r.sink.path, feedsParts(plan, r.index));
+        }
       }
       const port = native.vdevCreate(name, args, rings[i]!);
       this.#teardown.push(`remove vdev ${name}`, () => native.vdevRemove(name));
       return port;
     });
+  }
+
+  /**
+   * net_pcap opens its file with fopen(3): 0666 less the umask. Created here
+   * first with the capture's mode, the file keeps it when net_pcap truncates it.
+   */
+  #prepareVdevFile(file: string, exclusive: boolean): void {
+    try {
+      fs.closeSync(openPrivateFile(file, this.#fileMode, exclusive));
+    } catch (err) {
+      throw runtimeError('OUTPUT_OPEN_FAILED', `cannot create ${file} with mode ${formatMode(this.#fileMode)}: ${(err as Error).message}`);
+    }
   }
 
   #startWorkers(plan: CapturePlan, rings: readonly number[], vdevPorts: readonly (number | undefined)[], cpus: readonly number[], a: Attachment): DrainWorkers {
@@ -314,8 +375,14 @@ export class CaptureSession {
         threadName: `bc p${r.port}q${r.queue}${r.direction}`,
         snaplen: this.#snaplen,
       };
-      if (r.sink.kind === 'file') spec.path = r.sink.path;
-      else spec.vdevPort = vdevPorts[i]!;
+      if (r.sink.kind === 'file') {
+        spec.path = r.sink.path;
+        spec.mode = this.#fileMode;
+        // A part lives in a private directory: it must be a new file there.
+        spec.exclusive = feedsParts(plan, r.index);
+      } else {
+        spec.vdevPort = vdevPorts[i]!;
+      }
       return spec;
     });
     const workers = DrainWorkers.start(specs, a.clock, newSharedBlock(this.#opts.count));
@@ -329,10 +396,17 @@ export class CaptureSession {
         try {
           fs.renameSync(staging, target);
         } catch {
-          fs.copyFileSync(staging, target); // another filesystem
+          // Another filesystem: copy into a file opened with the capture's mode.
+          const fd = openPrivateFile(target, this.#fileMode, false);
+          try {
+            fs.writeFileSync(fd, fs.readFileSync(staging));
+          } finally {
+            fs.closeSync(fd);
+          }
           fs.rmSync(staging, { force: true });
         }
       } catch (err) {
+        this.#keptDirs.add(path.dirname(staging));
         errors.push(`cannot move ${staging} to ${target}: ${(err as Error).message}; the capture is in ${staging}`);
       }
     }
@@ -417,11 +491,23 @@ export class CaptureSession {
         continue;
       }
       try {
-        const merged = await native.mergePcaps(out.parts, out.path);
+        // The native merge checks every part for damage and the merged file
+        // against the records it read; here each part is also checked
+        // against what its worker wrote, which catches a part cut short on
+        // a record boundary. The parts go only once everything adds up.
+        const merged = await native.mergePcaps(out.parts, out.path, { mode: this.#fileMode });
+        out.rings.forEach((ringIndex, i) => {
+          const r = plan.rings[ringIndex]!;
+          const wrote = outputs[ringIndex]!.packets;
+          if (r.sink.kind === 'file' && merged.parts[i] !== wrote) {
+            throw runtimeError('MERGE_INCOMPLETE', `${out.parts[i]} holds ${merged.parts[i]} records but its worker wrote ${wrote}`);
+          }
+        });
         for (const part of out.parts) fs.rmSync(part, { force: true });
         files.push({ file: out.path, packets: merged.packets });
       } catch (err) {
-        errors.push(`${(err as Error).message}; the per-queue parts are kept next to ${out.path}`);
+        if (out.partsDir !== undefined) this.#keptDirs.add(out.partsDir);
+        errors.push(`merging ${out.path} failed: ${(err as Error).message}; the per-queue parts are kept in ${out.partsDir ?? path.dirname(out.path)}`);
       }
     }
     return files;
