@@ -103,9 +103,11 @@ describe('file modes', () => {
 });
 
 describe('private directories', () => {
-  it('are 0700, and the teardown removes them after every other step', async () => {
+  it('are 0700, and the teardown removes them after every other step, never when unwinding to a mark', async () => {
     const t = new Teardown();
     const order: string[] = [];
+    t.push('detach', () => order.push('detach'));
+    const attached = t.mark();
     const parts = makePrivateDir(dir, '.burstcap-');
     expect(fs.statSync(parts).mode & PERMISSIONS).toBe(0o700);
     t.pushFinal('remove the parts directory', () => {
@@ -113,11 +115,12 @@ describe('private directories', () => {
       removePrivateDir(parts);
     });
     t.push('close the files', () => order.push('close files'));
-    await t.unwindTo(0);
+    // The session merges after this unwind: the parts must still be there.
+    await t.unwindTo(attached);
     expect(order).toEqual(['close files']);
     expect(fs.existsSync(parts)).toBe(true);
     await t.run();
-    expect(order).toEqual(['close files', 'remove dir']);
+    expect(order).toEqual(['close files', 'detach', 'remove dir']);
     expect(fs.existsSync(parts)).toBe(false);
   });
 });
