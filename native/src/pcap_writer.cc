@@ -71,8 +71,11 @@ bool PcapWriter::Open(const std::string& path, uint32_t snaplen, mode_t mode, bo
     return false;
   }
   // open(2) applies the mode to new files only: an older file keeps its own,
-  // perhaps world-readable one, while it now receives packets.
-  if (fchmod(fd_, mode) != 0) {
+  // perhaps world-readable one, while it now receives packets. Regular files
+  // only: run as root, fchmod of /dev/null would lock every other user out.
+  struct stat st;
+  bool regular = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && (st.st_mode & 07777) != mode && fchmod(fd_, mode) != 0) {
     error_ = errno;
     chmod_failed_ = true;
     close(fd_);

@@ -56,7 +56,10 @@ export function openPrivateFile(file: string, mode: number, exclusive: boolean):
   const { O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_NOFOLLOW } = fs.constants;
   const fd = fs.openSync(file, O_WRONLY | O_CREAT | (exclusive ? O_EXCL | O_NOFOLLOW : O_TRUNC), mode);
   try {
-    fs.fchmodSync(fd, mode);
+    // Regular files only: run as root, a chmod of /dev/null or /dev/stdout
+    // would change the device for everyone.
+    const st = fs.fstatSync(fd);
+    if (st.isFile() && (st.mode & 0o7777) !== mode) fs.fchmodSync(fd, mode);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

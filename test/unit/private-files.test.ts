@@ -2,6 +2,7 @@
 // their files 0600 unless asked for 0640, also when they overwrite an older
 // file, and a temporary file must be new; the merge never takes a damaged
 // part for its end, and leaves the parts alone when it fails.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,16 @@ describe('file modes', () => {
     writeWith(file);
     expect(modeOf(file)).toBe(0o600);
     expect(readPcap(file).records).toHaveLength(1);
+  });
+
+  // A device node of its own, made here, stands for /dev/null: if the mode
+  // were forced on it, only this node would change.
+  it.runIf(process.getuid?.() === 0)('leaves the mode of a device alone (writing to /dev/null as root)', () => {
+    const dev = path.join(dir, 'null');
+    execFileSync('mknod', ['-m', '666', dev, 'c', '1', '3']);
+    writeWith(dev);
+    writePrivateFile(dev, '{}', 0o600);
+    expect(modeOf(dev)).toBe(0o666);
   });
 
   it('exclusive: refuses an existing file and a symlink, leaving both untouched', () => {
