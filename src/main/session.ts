@@ -396,13 +396,9 @@ export class CaptureSession {
         try {
           fs.renameSync(staging, target);
         } catch {
-          // Another filesystem: copy into a file opened with the capture's mode.
-          const fd = openPrivateFile(target, this.#fileMode, false);
-          try {
-            fs.writeFileSync(fd, fs.readFileSync(staging));
-          } finally {
-            fs.closeSync(fd);
-          }
+          // Another filesystem. copyFile gives the target the staged file's
+          // mode, the capture's own, also when the target existed.
+          fs.copyFileSync(staging, target);
           fs.rmSync(staging, { force: true });
         }
       } catch (err) {
