@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { native } from '../src/main/native';
+import { makePrivateDir, removePrivateDir } from '../src/main/private-dir';
 import { primaryPid } from '../src/main/runtime-dir';
 import { buildFixturePrimary, repoRoot } from './fixture-build';
 import { runMicroBenchmarks, type MicroReport } from './micro';
@@ -104,7 +105,11 @@ class Bench {
     this.#o = o;
     this.#plan = plan;
     this.#useRtePrefix = useRtePrefix;
-    this.#dir = path.join(o.outDir, `bcb${process.pid}`);
+    // The default out dir, /dev/shm, is writable by everyone: a fixed name
+    // there could be another user's directory or symlink, and the captures
+    // of the benchmark's traffic readable by all. A mkdtemp name is new and 0700.
+    fs.mkdirSync(o.outDir, { recursive: true });
+    this.#dir = makePrivateDir(o.outDir, 'bcb');
     this.#burstcapCli = path.join(repoRoot(), 'dist', 'src', 'main', 'cli.js');
   }
 
@@ -295,11 +300,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const plan = cpuPlan(native.threadInfo().cpus);
   const wantsDumpcap = o.tools.some((t) => t.startsWith('dpdk-dumpcap'));
   const bench = new Bench(o, plan, wantsDumpcap && !dumpcapAcceptsFilePrefix());
-  bench.checkPaths(scenarios[0]);
-  fs.mkdirSync(bench.dir, { recursive: true });
   let micro: MicroReport | null = null;
   let interrupted = false;
   try {
+    bench.checkPaths(scenarios[0]);
     for (const s of scenarios) {
       if (s.kind === 'fixed') await bench.fixed(s);
       else await bench.zeroLossSearch(s);
@@ -313,7 +317,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     interrupted = true;
     bench.problems.push('interrupted: the report covers the runs finished so far');
   } finally {
-    fs.rmSync(bench.dir, { recursive: true, force: true });
+    removePrivateDir(bench.dir);
   }
 
   const summary = buildSummary(scenarios, o.tools, bench.runs, bench.zeroLoss, bench.skipped);

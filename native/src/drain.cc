@@ -200,7 +200,7 @@ struct DrainingMark {
 
 }  // namespace
 
-// drain(ringId, { path?: string, snaplen?: number, vdevPort?: number, clock: {tsc,ns,hz} }, control: BigInt64Array, shared: BigInt64Array)
+// drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock: {tsc,ns,hz} }, control: BigInt64Array, shared: BigInt64Array)
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0, "ringId");
@@ -233,12 +233,13 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     if (!opts.Get("path").IsString()) throw Napi::TypeError::New(env, "options.path or options.vdevPort is required");
     path = opts.Get("path").As<Napi::String>().Utf8Value();
     uint32_t snaplen = opts.Get("snaplen").IsNumber() ? opts.Get("snaplen").As<Napi::Number>().Uint32Value() : 0;
-    if (!writer.Open(path, snaplen == 0 ? kPcapSnaplen : snaplen)) {
-      int err = writer.error();
-      if (err == ECANCELED) {
-        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading", err);
+    // A part of a merged output is a temporary file: it must be new.
+    bool exclusive = opts.Get("exclusive").ToBoolean().Value();
+    if (!writer.Open(path, snaplen == 0 ? kPcapSnaplen : snaplen, FileModeOption(opts), exclusive)) {
+      if (writer.error() == ECANCELED) {
+        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading", writer.error());
       }
-      Throw(env, "OUTPUT_OPEN_FAILED", "cannot open " + path + " for writing: " + strerror(err), err);
+      Throw(env, "OUTPUT_OPEN_FAILED", writer.OpenFailure(), writer.error());
     }
   }
 

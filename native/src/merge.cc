@@ -22,8 +22,13 @@ namespace burstcap {
 namespace {
 constexpr size_t kReadBuffer = 1 << 20;
 
+// Reads one part. Every way a part can be damaged is an error that names
+// the part and the record: a merge that took damage for the end of the file
+// would lose packets silently, and the parts are deleted after it.
 class PcapReader {
  public:
+  enum class Step { kRecord, kEnd, kError };
+
   bool Open(const std::string& path, std::string* err) {
     path_ = path;
     fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -32,8 +37,9 @@ class PcapReader {
       return false;
     }
     uint8_t header[24];
-    if (!Read(header, sizeof(header))) {
-      *err = path + " is not a pcap file (too short)";
+    size_t got = 0;
+    if (!Read(header, sizeof(header), &got)) {
+      *err = error_.empty() ? path + " is not a pcap file (too short)" : error_;
       return false;
     }
     uint32_t magic;
@@ -47,36 +53,70 @@ class PcapReader {
       *err = path + " is not a native-order pcap file";
       return false;
     }
+    if (snaplen_ == 0) snaplen_ = kPcapSnaplen;
     return true;
   }
   ~PcapReader() {
     if (fd_ >= 0) close(fd_);
   }
-  // Loads the next record; false at end of file (a torn last record is ignored).
-  bool Next() {
+  // Loads the next record. kEnd only at a clean end of file, after a whole
+  // record; error() says what is wrong otherwise.
+  Step Next() {
     uint32_t h[4];
-    if (!Read(h, sizeof(h))) return false;
+    size_t got = 0;
+    uint64_t at = offset_;
+    if (!Read(h, sizeof(h), &got)) {
+      if (!error_.empty()) return Step::kError;
+      if (got == 0) return Step::kEnd;
+      return Fail("ends inside the header of record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ", " +
+                  std::to_string(got) + " of 16 bytes): the part is torn");
+    }
     ts_ns_ = static_cast<uint64_t>(h[0]) * 1000000000ull + (nanos_ ? h[1] : static_cast<uint64_t>(h[1]) * 1000ull);
     caplen_ = h[2];
     origlen_ = h[3];
+    // The writer never exceeds the snaplen it put in the header: a longer
+    // record is a corrupt header, and reading on would misframe the rest.
+    if (caplen_ > snaplen_) {
+      return Fail("record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ") claims " + std::to_string(caplen_) +
+                  " captured bytes, more than the file's snaplen " + std::to_string(snaplen_) + ": a corrupt record header");
+    }
     data_.resize(caplen_);
-    return Read(data_.data(), caplen_);
+    if (!Read(data_.data(), caplen_, &got)) {
+      if (!error_.empty()) return Step::kError;
+      return Fail("ends inside record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ": " + std::to_string(got) + " of " +
+                  std::to_string(caplen_) + " packet bytes): the part is torn");
+    }
+    records_++;
+    return Step::kRecord;
   }
   uint64_t ts_ns() const { return ts_ns_; }
   uint32_t snaplen() const { return snaplen_; }
   uint32_t caplen() const { return caplen_; }
   uint32_t origlen() const { return origlen_; }
   const uint8_t* data() const { return data_.data(); }
+  uint64_t records() const { return records_; }
+  const std::string& error() const { return error_; }
 
  private:
-  bool Read(void* out, size_t len) {
+  Step Fail(const std::string& what) {
+    error_ = path_ + " " + what;
+    return Step::kError;
+  }
+  // False when fewer than len bytes were left (*got says how many were
+  // read) or when read(2) failed (error() is then set).
+  bool Read(void* out, size_t len, size_t* got) {
     uint8_t* dst = static_cast<uint8_t*>(out);
+    *got = 0;
     while (len > 0) {
       if (pos_ == end_) {
         buf_.resize(kReadBuffer);
         ssize_t n = read(fd_, buf_.data(), buf_.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
+        if (n < 0) {
+          Fail("could not be read at byte " + std::to_string(offset_) + ": " + strerror(errno));
+          return false;
+        }
+        if (n == 0) return false;
         pos_ = 0;
         end_ = static_cast<size_t>(n);
       }
@@ -85,6 +125,8 @@ class PcapReader {
       pos_ += take;
       dst += take;
       len -= take;
+      *got += take;
+      offset_ += take;
     }
     return true;
   }
@@ -94,6 +136,9 @@ class PcapReader {
   uint32_t snaplen_ = 0;
   std::vector<uint8_t> buf_;
   size_t pos_ = 0, end_ = 0;
+  uint64_t offset_ = 0;
+  uint64_t records_ = 0;
+  std::string error_;
   uint64_t ts_ns_ = 0;
   uint32_t caplen_ = 0, origlen_ = 0;
   std::vector<uint8_t> data_;
@@ -101,8 +146,8 @@ class PcapReader {
 
 class MergeWorker : public Napi::AsyncWorker {
  public:
-  MergeWorker(Napi::Env env, std::vector<std::string> inputs, std::string output)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), inputs_(std::move(inputs)), output_(std::move(output)) {}
+  MergeWorker(Napi::Env env, std::vector<std::string> inputs, std::string output, mode_t mode)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), inputs_(std::move(inputs)), output_(std::move(output)), mode_(mode) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -121,35 +166,62 @@ class MergeWorker : public Napi::AsyncWorker {
     uint32_t snaplen = 0;
     for (const auto& r : readers) snaplen = std::max(snaplen, r->snaplen());
     PcapWriter writer;
-    if (!writer.Open(output_, snaplen)) {
+    if (!writer.Open(output_, snaplen, mode_)) {
       code_ = "OUTPUT_OPEN_FAILED";
       errno_ = writer.error();
-      SetError("cannot open " + output_ + " for writing: " + strerror(errno_));
+      SetError(writer.OpenFailure());
       return;
     }
     using Entry = std::pair<uint64_t, size_t>;  // (timestamp, input index)
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
-    for (size_t i = 0; i < readers.size(); i++) {
-      if (readers[i]->Next()) heap.emplace(readers[i]->ts_ns(), i);
-    }
-    while (!heap.empty()) {
+    const PcapReader* damaged = nullptr;
+    auto advance = [&](size_t i) {
+      PcapReader::Step step = readers[i]->Next();
+      if (step == PcapReader::Step::kRecord) heap.emplace(readers[i]->ts_ns(), i);
+      if (step == PcapReader::Step::kError && damaged == nullptr) damaged = readers[i].get();
+    };
+    for (size_t i = 0; i < readers.size() && damaged == nullptr; i++) advance(i);
+    while (!heap.empty() && damaged == nullptr) {
       size_t i = heap.top().second;
       heap.pop();
       PcapReader& r = *readers[i];
       if (writer.Begin(r.ts_ns(), r.caplen(), r.origlen())) writer.Append(r.data(), r.caplen());
       if (writer.error() != 0) break;
-      packets_++;
-      if (r.Next()) heap.emplace(r.ts_ns(), i);
+      advance(i);
     }
-    if (!writer.Close()) {
+    // The parts are deleted after a merge that succeeds: only once every
+    // record is on disk, counted, in the closed file.
+    bool written = writer.Sync();
+    written = writer.Close() && written;
+    if (damaged != nullptr) {
+      code_ = "MERGE_INPUT_DAMAGED";
+      SetError(damaged->error());
+      return;
+    }
+    if (!written) {
       code_ = "WRITE_FAILED";
       errno_ = writer.error();
       SetError("writing " + output_ + " failed: " + strerror(errno_));
+      return;
+    }
+    uint64_t read = 0;
+    for (const auto& r : readers) {
+      read += r->records();
+      part_records_.push_back(r->records());
+    }
+    packets_ = writer.records();
+    if (packets_ != read) {
+      code_ = "MERGE_INCOMPLETE";
+      SetError(output_ + " holds " + std::to_string(packets_) + " records but its parts hold " + std::to_string(read));
     }
   }
   void OnOK() override {
-    Napi::Object out = Napi::Object::New(Env());
-    out.Set("packets", Napi::Number::New(Env(), static_cast<double>(packets_)));
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("packets", Napi::Number::New(env, static_cast<double>(packets_)));
+    Napi::Array parts = Napi::Array::New(env, part_records_.size());
+    for (size_t i = 0; i < part_records_.size(); i++) parts.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(part_records_[i])));
+    out.Set("parts", parts);
     deferred_.Resolve(out);
   }
   void OnError(const Napi::Error& e) override {
@@ -160,20 +232,23 @@ class MergeWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::vector<std::string> inputs_;
   std::string output_;
+  mode_t mode_;
   std::string code_ = "MERGE_FAILED";
   int errno_ = 0;
   uint64_t packets_ = 0;
+  std::vector<uint64_t> part_records_;
 };
 }  // namespace
 
 Napi::Value MergePcaps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArray()) throw Napi::TypeError::New(env, "mergePcaps(inputs[], output)");
+  if (info.Length() < 2 || !info[0].IsArray()) throw Napi::TypeError::New(env, "mergePcaps(inputs[], output, options?)");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::string> inputs;
   for (uint32_t i = 0; i < arr.Length(); i++) inputs.push_back(arr.Get(i).ToString().Utf8Value());
   std::string output = ArgString(info, 1, "output");
-  auto* worker = new MergeWorker(env, std::move(inputs), std::move(output));
+  mode_t mode = info.Length() > 2 && info[2].IsObject() ? FileModeOption(info[2].As<Napi::Object>()) : kPrivateFileMode;
+  auto* worker = new MergeWorker(env, std::move(inputs), std::move(output), mode);
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,17 +65,34 @@ uint64_t PcapWriter::packet_bytes() const {
   return durable_ > headers ? durable_ - headers : 0;
 }
 
-bool PcapWriter::Open(const std::string& path, uint32_t snaplen) {
+bool PcapWriter::Open(const std::string& path, uint32_t snaplen, mode_t mode, bool exclusive) {
   path_ = path;
+  mode_ = mode;
   if (buf_ == nullptr) return false;  // error_ holds the mmap failure
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
-    if (!OpenFifo(path)) return false;
+  struct stat fifo;
+  if (!exclusive && stat(path.c_str(), &fifo) == 0 && S_ISFIFO(fifo.st_mode)) {
+    if (!OpenFifo(path)) {
+      error_ = errno;
+      return false;
+    }
   } else {
-    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL | O_NOFOLLOW : O_TRUNC);
+    fd_ = open(path.c_str(), flags, mode);
   }
   if (fd_ < 0) {
     error_ = errno;
+    return false;
+  }
+  // open(2) applies the mode to new files only: an older file keeps its own,
+  // perhaps world-readable one, while it now receives packets. Regular files
+  // only: run as root, fchmod of /dev/null would lock every other user out.
+  struct stat st;
+  bool regular = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && (st.st_mode & 07777) != mode && fchmod(fd_, mode) != 0) {
+    error_ = errno;
+    chmod_failed_ = true;
+    close(fd_);
+    fd_ = -1;
     return false;
   }
   PcapFileHeader h = {kPcapMagicNanos, kPcapVersionMajor, kPcapVersionMinor, 0, 0, snaplen, kLinktypeEthernet};
@@ -141,6 +160,28 @@ bool PcapWriter::Flush() {
   return true;
 }
 
+std::string PcapWriter::OpenFailure() const {
+  char octal[8];
+  snprintf(octal, sizeof(octal), "%04o", static_cast<unsigned>(mode_));
+  if (chmod_failed_) {
+    return "cannot make " + path_ + " private (mode " + octal + "): " + strerror(error_) +
+           "; it belongs to another user: remove it or write to another name";
+  }
+  std::string why = strerror(error_);
+  if (error_ == EEXIST || error_ == ELOOP) why += " (a temporary file must be new; something else is at its path)";
+  return "cannot open " + path_ + " for writing: " + why;
+}
+
+bool PcapWriter::Sync() {
+  if (!Flush()) return false;
+  // A device such as /dev/null has nothing to sync: not a failure.
+  if (fd_ >= 0 && fdatasync(fd_) != 0 && errno != EINVAL) {
+    Fail(errno);
+    return false;
+  }
+  return true;
+}
+
 bool PcapWriter::Close() {
   if (fd_ < 0) return error_ == 0;
   bool ok = Flush();
@@ -158,11 +199,18 @@ Napi::Function PcapFileWriter::Define(Napi::Env env) {
                       InstanceMethod<&PcapFileWriter::Close>("close")});
 }
 
+// new PcapFileWriter(path, { mode?: number, exclusive?: boolean })
 PcapFileWriter::PcapFileWriter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PcapFileWriter>(info) {
   std::string path = ArgString(info, 0, "path");
-  if (!writer_.Open(path)) {
-    int err = writer_.error();
-    Throw(info.Env(), "OUTPUT_OPEN_FAILED", "cannot open " + path + " for writing: " + strerror(err), err);
+  mode_t mode = kPrivateFileMode;
+  bool exclusive = false;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    mode = FileModeOption(o);
+    exclusive = o.Get("exclusive").ToBoolean().Value();
+  }
+  if (!writer_.Open(path, kPcapSnaplen, mode, exclusive)) {
+    Throw(info.Env(), "OUTPUT_OPEN_FAILED", writer_.OpenFailure(), writer_.error());
   }
 }
 
@@ -171,6 +219,13 @@ void PcapFileWriter::CheckError(Napi::Env env) {
     int err = writer_.error();
     Throw(env, "WRITE_FAILED", "writing " + writer_.path() + " failed: " + strerror(err), err);
   }
+}
+
+mode_t FileModeOption(const Napi::Object& o) {
+  Napi::Value v = o.Get("mode");
+  if (!v.IsNumber()) return kPrivateFileMode;
+  // Permission bits only: never setuid, setgid or sticky on a capture.
+  return static_cast<mode_t>(v.As<Napi::Number>().Uint32Value() & 0777);
 }
 
 uint64_t TimestampArg(const Napi::CallbackInfo& info, size_t i) {

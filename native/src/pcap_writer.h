@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <string>
@@ -18,6 +19,8 @@ constexpr uint32_t kLinktypeEthernet = 1;
 // tcpdump's default: large enough for any frame a DPDK port can carry.
 constexpr uint32_t kPcapSnaplen = 262144;
 constexpr size_t kPcapRecordHeader = 16;
+// Captures hold other people's traffic: private unless the caller widens it.
+constexpr mode_t kPrivateFileMode = 0600;
 
 struct PcapRecordHeader {
   uint32_t ts_sec;
@@ -38,7 +41,13 @@ class PcapWriter {
   PcapWriter& operator=(const PcapWriter&) = delete;
 
   // snaplen goes into the file header: the longest record the file may hold.
-  bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen);
+  // mode is the file's final mode, umask already applied by the caller: an
+  // existing file is set to it too, since it is about to hold packets.
+  // exclusive creates a new file only (O_EXCL|O_NOFOLLOW): for temporary
+  // files, which must never reuse or follow whatever is at their path.
+  bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen, mode_t mode = kPrivateFileMode, bool exclusive = false);
+  // Waits until the written data is on disk (fdatasync).
+  bool Sync();
   // A record in pieces: Begin with its lengths, Append exactly caplen bytes.
   bool Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen);
   void Append(const void* data, size_t len);
@@ -55,6 +64,8 @@ class PcapWriter {
   }
 
   int error() const { return error_; }
+  // Why Open failed, as a sentence naming the file.
+  std::string OpenFailure() const;
   const std::string& path() const { return path_; }
   bool has_unflushed() const { return used_ > 0; }
   // Records on disk: a failed flush loses the ones still buffered.
@@ -74,6 +85,8 @@ class PcapWriter {
   std::string path_;
   int fd_ = -1;
   int error_ = 0;
+  bool chmod_failed_ = false;
+  mode_t mode_ = kPrivateFileMode;
   // Mapped with every page populated up front: faulting its pages in one by
   // one costs more than formatting a short capture (much more in a VM).
   uint8_t* buf_ = nullptr;
@@ -128,6 +141,9 @@ inline void PcapWriter::Append(const void* data, size_t len) {
   used_ += len;
 }
 
+
+// options.mode of a JS call: the permission bits of a new output (0600 if absent).
+mode_t FileModeOption(const Napi::Object& o);
 
 // JS class over PcapWriter, for tests, benchmarks and the merge step.
 class PcapFileWriter : public Napi::ObjectWrap<PcapFileWriter> {

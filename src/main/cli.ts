@@ -32,7 +32,9 @@ Tuples (the --pdump syntax of dpdk-pdump):
   an interface name (e.g. veth0) sends the packets to that interface instead
 
 Files are pcap with nanosecond timestamps taken by the primary when it
-handled each packet; tcpdump, tshark and Wireshark read them.
+handled each packet; tcpdump, tshark and Wireshark read them. They are
+created 0600 (0640 with -g), less what the umask removes; per-queue parts
+wait for their merge in a private .burstcap-XXXXXX directory beside the file.
 
 Examples:
   burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
@@ -78,6 +80,7 @@ function buildProgram(): Command {
     .option('-f, --filter <expression>', "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches")
     .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
+    .option('-g, --group-read', "make the files readable by the owner's group (0640) instead of the owner only (0600), as dumpcap's -g")
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
     .addOption(new Option('--writer <kind>', 'native: burstcap writes the files; vdev: net_pcap vdevs write them, like dpdk-pdump').default('native'))
     .option('--eal <arg>', 'extra EAL argument for the secondary, e.g. --eal=-d --eal=<lib> (repeatable)', collect, [])
@@ -95,6 +98,7 @@ function buildProgram(): Command {
         durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
         snaplen: o['snaplen'] === undefined ? undefined : parseSnaplen(o['snaplen'] as string, '-s/--snaplen'),
         filter: o['filter'] === undefined ? undefined : checkedFilter(o['filter'] as string),
+        groupRead: o['groupRead'] === true,
         cpus: o['cpus'] === undefined ? undefined : parseCpuList(o['cpus'] as string),
         json: o['json'] as string | undefined,
         extraEal: o['eal'] as string[],
@@ -108,7 +112,7 @@ function buildProgram(): Command {
     .description("dpdk-pdump's own command line: burstcap pdump <EAL args> -- --pdump '<tuple>' [...] [--multi]")
     .argument('[args...]')
     .helpOption(false)
-    .addHelpText('after', "\nExample:\n  burstcap pdump -l 1 --file-prefix rte -- --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap'\n(lcore options are replaced by a free lcore id; --multi is accepted: every ring has its own worker anyway)\n");
+    .addHelpText('after', "\nExample:\n  burstcap pdump -l 1 --file-prefix rte -- --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap'\n(lcore options are replaced by a free lcore id; --multi is accepted: every ring has its own worker anyway;\n -g after -- makes the files 0640 instead of 0600)\n");
 
   program
     .command('list')
@@ -170,7 +174,7 @@ function buildProgram(): Command {
 async function runPdump(args: string[]): Promise<number> {
   const line = parsePdumpArgv(args);
   const tuples: PdumpTuple[] = line.tuples;
-  return runCaptureCommand({ prefix: line.filePrefix, tuples, writer: 'native', extraEal: line.ealArgs });
+  return runCaptureCommand({ prefix: line.filePrefix, tuples, writer: 'native', extraEal: line.ealArgs, groupRead: line.groupRead });
 }
 
 function reportError(err: unknown): number {

@@ -25,8 +25,16 @@ export interface DisableResult extends CallbackRef {
 }
 export interface PdumpCounters { accepted: number; filtered: number; nombuf: number; ringfull: number }
 export interface MempoolOpsAlignment { localBefore: string[]; primary: string[]; localAfter: string[]; changed: boolean }
-/** snaplen: the longest record, for the file header; 0 = whole packets. */
-export interface DrainOptions { path?: string; snaplen?: number; vdevPort?: number; clock: ClockRef }
+/**
+ * snaplen: the longest record, for the file header; 0 = whole packets.
+ * mode: permission bits of the file (default 0600), set on an existing file too.
+ * exclusive: the file must be new (O_EXCL|O_NOFOLLOW), for temporary parts.
+ */
+export interface DrainOptions { path?: string; snaplen?: number; mode?: number; exclusive?: boolean; vdevPort?: number; clock: ClockRef }
+/** mode: permission bits of a new or overwritten file (default 0600); exclusive: it must be new. */
+export interface FileOptions { mode?: number; exclusive?: boolean }
+/** packets: records in the merged file; parts: records read from each input, in order. */
+export interface MergeResult { packets: number; parts: number[] }
 export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number }
 export interface RingInfo { ring: string; pool: string; ringCount: number; ringCapacity: number; poolAvailable: number; poolInUse: number }
 
@@ -76,7 +84,8 @@ export interface Native {
   vdevCreate(name: string, args: string, ringId: number): number;
   vdevRemove(name: string): boolean;
   drain(ringId: number, options: DrainOptions, control: BigInt64Array, shared: BigInt64Array): DrainResult;
-  mergePcaps(inputs: string[], output: string): Promise<{ packets: number }>;
+  /** Rejects, naming the input, on a torn or corrupt record, a read error, or a count that does not add up. */
+  mergePcaps(inputs: string[], output: string, options?: { mode?: number }): Promise<MergeResult>;
   telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
   pinThread(cpu: number, name?: string): void;
   threadInfo(): { tid: number; cpus: number[] };
@@ -88,7 +97,7 @@ export interface Native {
   lockHeld(path: string): boolean;
   /** Whether a process has a datagram socket bound at this path (connect probe, nothing sent). */
   socketAnswers(path: string): 'live' | 'dead' | 'unknown';
-  PcapFileWriter: new (path: string) => PcapFileWriter;
+  PcapFileWriter: new (path: string, options?: FileOptions) => PcapFileWriter;
 }
 
 const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'burstcap.node');

@@ -2,7 +2,10 @@
  * dpdk-pdump's command line, accepted word for word so that a script switches
  * tools by changing the program name:
  *
- *   burstcap pdump <EAL args> -- --pdump '<tuple>' [--pdump '<tuple>' ...] [--multi]
+ *   burstcap pdump <EAL args> -- --pdump '<tuple>' [--pdump '<tuple>' ...] [--multi] [-g]
+ *
+ * -g (--group-read) is burstcap's own, as in `burstcap capture`: dpdk-pdump
+ * has no way to choose its files' mode.
  *
  * The EAL arguments are passed through untouched; only --file-prefix is read
  * here, because it names the primary whose runtime directory we attach to.
@@ -15,6 +18,8 @@ export interface PdumpCommandLine {
   filePrefix: string;
   tuples: PdumpTuple[];
   multi: boolean;
+  /** -g: files 0640 instead of 0600. */
+  groupRead: boolean;
 }
 
 /** dpdk-pdump's APP_ARG_TCPDUMP_MAX_TUPLES. */
@@ -26,9 +31,10 @@ const END_OF_EAL_ARGS = '--';
 const OPT_PDUMP = '--pdump';
 const OPT_MULTI = '--multi';
 const OPT_FILE_PREFIX = '--file-prefix';
+const OPT_GROUP_READ = ['-g', '--group-read'];
 const INLINE_VALUE = '=';
 
-const USAGE = `usage: burstcap pdump [EAL options] -- ${OPT_PDUMP} '<tuple>' [${OPT_PDUMP} '<tuple>' ...] [${OPT_MULTI}]`;
+const USAGE = `usage: burstcap pdump [EAL options] -- ${OPT_PDUMP} '<tuple>' [${OPT_PDUMP} '<tuple>' ...] [${OPT_MULTI}] [-g]`;
 
 /** `argv` is everything after the word `pdump`. */
 export function parsePdumpArgv(argv: readonly string[]): PdumpCommandLine {
@@ -41,13 +47,14 @@ export function parsePdumpArgv(argv: readonly string[]): PdumpCommandLine {
   }
   const ealArgs = argv.slice(0, split);
   const filePrefix = findFilePrefix(ealArgs);
-  const { tuples, multi } = parseAppArgs(argv.slice(split + 1));
-  return { ealArgs, filePrefix, tuples, multi };
+  const { tuples, multi, groupRead } = parseAppArgs(argv.slice(split + 1));
+  return { ealArgs, filePrefix, tuples, multi, groupRead };
 }
 
-function parseAppArgs(args: readonly string[]): { tuples: PdumpTuple[]; multi: boolean } {
+function parseAppArgs(args: readonly string[]): { tuples: PdumpTuple[]; multi: boolean; groupRead: boolean } {
   const tuples: PdumpTuple[] = [];
   let multi = false;
+  let groupRead = false;
   const addTuple = (text: string): void => {
     if (tuples.length === MAX_TUPLES) {
       throw usageError(
@@ -72,12 +79,14 @@ function parseAppArgs(args: readonly string[]): { tuples: PdumpTuple[]; multi: b
       addTuple(arg.slice(OPT_PDUMP.length + INLINE_VALUE.length));
     } else if (arg === OPT_MULTI) {
       multi = true;
+    } else if (OPT_GROUP_READ.includes(arg)) {
+      groupRead = true;
     } else if (arg.startsWith(OPT_MULTI + INLINE_VALUE)) {
       throw usageError('PDUMP_UNEXPECTED_VALUE', `pdump: ${OPT_MULTI} takes no value, got '${arg}' (write just ${OPT_MULTI})`);
     } else if (arg.startsWith('-')) {
       throw usageError(
         'PDUMP_UNKNOWN_OPTION',
-        `pdump: unknown option '${arg}' after '${END_OF_EAL_ARGS}' (only ${OPT_PDUMP} and ${OPT_MULTI} go there; EAL options go before '${END_OF_EAL_ARGS}')`,
+        `pdump: unknown option '${arg}' after '${END_OF_EAL_ARGS}' (only ${OPT_PDUMP}, ${OPT_MULTI} and -g go there; EAL options go before '${END_OF_EAL_ARGS}')`,
       );
     } else {
       throw usageError(
@@ -90,7 +99,7 @@ function parseAppArgs(args: readonly string[]): { tuples: PdumpTuple[]; multi: b
   if (tuples.length === 0) {
     throw usageError('PDUMP_NO_TUPLE', `pdump: no ${OPT_PDUMP} tuple given (add ${OPT_PDUMP} 'port=0,queue=*,rx-dev=rx.pcap'); ${USAGE}`);
   }
-  return { tuples, multi };
+  return { tuples, multi, groupRead };
 }
 
 /** The EAL parses options left to right, so the last --file-prefix wins. */

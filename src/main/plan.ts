@@ -36,8 +36,13 @@ export interface RingPlan {
 export interface OutputPlan {
   path: string;
   rings: number[];
-  /** Parts to merge; empty when a single ring writes the file directly. */
+  /**
+   * Parts to merge, in ring order; empty when a single ring writes the file
+   * directly. File names until placeParts() puts them in their directory.
+   */
   parts: string[];
+  /** The private directory holding the parts, once placed. */
+  partsDir?: string | undefined;
 }
 
 export interface CapturePlan {
@@ -48,8 +53,6 @@ export interface CapturePlan {
 
 export interface PlanOptions {
   writer: WriterKind;
-  /** Distinguishes part files of concurrent captures. */
-  tag: string;
   isInterface: (name: string) => boolean;
 }
 
@@ -122,7 +125,9 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
     }
   }
 
-  // Rings that feed the same file write parts, merged by timestamp at the end.
+  // Rings that feed the same file write parts, merged by timestamp at the
+  // end. The parts' directory is made at run time (placeParts): a plan
+  // creates nothing.
   const outputs: OutputPlan[] = [];
   const byFile = new Map<string, RingPlan[]>();
   for (const r of rings) {
@@ -138,7 +143,7 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
     }
     const parts: string[] = [];
     for (const r of list) {
-      const part = path.join(path.dirname(file), `.${path.basename(file)}.${opts.tag}.p${r.port}q${r.queue}${r.direction}.part`);
+      const part = `${path.basename(file)}.p${r.port}q${r.queue}${r.direction}.part`;
       parts.push(part);
       r.sink = { ...r.sink, path: part } as RingSink;
     }
@@ -146,6 +151,27 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
   }
   const interfaces = [...new Set(rings.filter((r) => r.sink.kind === 'iface').map((r) => r.output))];
   return { rings, outputs, interfaces };
+}
+
+/** Hidden next to the final file, on the same filesystem: the merge then reads and writes on one disk. */
+export const PARTS_DIR_PREFIX = '.burstcap-';
+
+/**
+ * Puts the parts of `out` into `dir` (a private directory next to the final
+ * file) and points their rings there.
+ */
+export function placeParts(plan: CapturePlan, out: OutputPlan, dir: string): void {
+  out.partsDir = dir;
+  out.parts = out.parts.map((name) => path.join(dir, path.basename(name)));
+  out.rings.forEach((ringIndex, i) => {
+    const r = plan.rings[ringIndex]!;
+    r.sink = { ...r.sink, path: out.parts[i]! } as RingSink;
+  });
+}
+
+/** True when ring `index` writes a part of a merged output rather than a file of its own. */
+export function feedsParts(plan: CapturePlan, index: number): boolean {
+  return plan.outputs.some((o) => o.parts.length > 0 && o.rings.includes(index));
 }
 
 /** Output directories must exist and be writable: found before the primary is touched. */

@@ -3,7 +3,7 @@
  * runs, and the summary at the end. Human text goes to stderr; --json data
  * goes to its file or to stdout.
  */
-import fs from 'node:fs';
+import { PRIVATE_FILE_MODE, writePrivateFile } from './private-dir';
 import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
 
 export function formatBytes(n: number): string {
@@ -108,8 +108,9 @@ export function summaryJson(s: CaptureSummary): object {
   };
 }
 
-export function writeJson(target: string, doc: object): void {
+/** `mode` applies to a file, also one that existed (see writePrivateFile). */
+export function writeJson(target: string, doc: object, mode = PRIVATE_FILE_MODE): void {
   const text = `${JSON.stringify(doc, null, 2)}\n`;
   if (target === '-') process.stdout.write(text);
-  else fs.writeFileSync(target, text);
+  else writePrivateFile(target, text, mode);
 }

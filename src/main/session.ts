@@ -15,7 +15,8 @@ import { stopCallbacks, type StopVerdict } from './callbacks';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type CallbackRef, type PdumpCounters } from './native';
 import { OwnerRecord } from './owner-record';
-import { buildPlan, checkOutputs, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { buildPlan, checkOutputs, feedsParts, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { formatMode, makePrivateDir, openPrivateFile, outputMode, removePrivateDir } from './private-dir';
 import { primaryStillAlive } from './runtime-dir';
 import { validateCpus } from './cpu-list';
 import { Teardown } from './teardown';
@@ -37,7 +38,9 @@ const FULL_SNAPLEN = 0;
 const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
 /** DPDK 22.11 hands vdev arguments to secondary processes cut to this length. */
 const MAX_VDEV_ARGS = 63;
+/** Staged vdev outputs go to /tmp/bcXXXXXX/<n>.pcap: short enough for any ring count. */
 const SHORT_TMP = '/tmp';
+const STAGING_DIR_PREFIX = 'bc';
 
 export type StopReason = 'signal' | 'count' | 'duration' | 'primary-exited' | 'write-error' | 'worker-failed';
 
@@ -51,6 +54,8 @@ export interface CaptureOptions {
   snaplen?: number | undefined;
   /** pcap-filter(7) expression the primary tests each packet against before copying it. */
   filter?: string | undefined;
+  /** Outputs 0640 instead of 0600 (never wider than the umask). */
+  groupRead?: boolean | undefined;
   cpus?: readonly number[] | undefined;
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
@@ -135,10 +140,10 @@ function checkPortsProbed(prefix: string, ours: readonly number[]): void {
   );
 }
 
-function planCapture(opts: CaptureOptions, tag: string): CapturePlan {
+function planCapture(opts: CaptureOptions): CapturePlan {
   const ports = native.listPorts();
   try {
-    return buildPlan(opts.tuples, ports, { writer: opts.writer, tag, isInterface });
+    return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface });
   } catch (err) {
     if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
     throw err;
@@ -186,6 +191,28 @@ export class CaptureSession {
 
   get #snaplen(): number {
     return this.#opts.snaplen ?? FULL_SNAPLEN;
+  }
+
+  /** Mode of every output and temporary file, decided once from -g and the umask. */
+  #mode: number | undefined;
+  get #fileMode(): number {
+    this.#mode ??= outputMode(this.#opts.groupRead ?? false);
+    return this.#mode;
+  }
+
+  /** Private directories kept after the capture: they hold parts a failed merge could not replace. */
+  readonly #keptDirs = new Set<string>();
+
+  /**
+   * A mkdtemp directory for temporary files, removed once the capture is
+   * over (after the files are closed and merged), whatever ended it.
+   */
+  #privateDir(parent: string, prefix: string): string {
+    const dir = makePrivateDir(parent, prefix);
+    this.#teardown.pushFinal(`remove ${dir}`, () => {
+      if (!this.#keptDirs.has(dir)) removePrivateDir(dir);
+    });
+    return dir;
   }
 
   /** Ends the capture; a second request stops without emptying the rings. */
@@ -267,11 +294,12 @@ export class CaptureSession {
     const cpus = await workerCpus(allowed, attachment.primary.lcores, attachment.primary.pid, opts.cpus);
 
     // Every usage error is found before anything in the primary changes.
-    const plan = planCapture(opts, record.tag);
+    const plan = planCapture(opts);
     checkOutputs(plan);
     const filterId = this.#createFilter();
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix, attachment.primary.pid))) warn(line);
     checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
+    this.#createPartDirs(plan);
     const rings = this.#createRings(plan, record);
     const vdevPorts = this.#createVdevs(plan, rings, record);
     const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);
@@ -348,6 +376,20 @@ export class CaptureSession {
     return id;
   }
 
+  /** Parts of each merged output go to a private directory next to it (same filesystem). */
+  #createPartDirs(plan: CapturePlan): void {
+    for (const out of plan.outputs) {
+      if (out.parts.length === 0) continue;
+      let dir: string;
+      try {
+        dir = this.#privateDir(path.dirname(out.path), PARTS_DIR_PREFIX);
+      } catch (err) {
+        throw runtimeError('PARTS_DIR_FAILED', `cannot create a directory for the parts of ${out.path}: ${(err as Error).message}`);
+      }
+      placeParts(plan, out, dir);
+    }
+  }
+
   #createRings(plan: CapturePlan, record: OwnerRecord): number[] {
     return plan.rings.map((r) => {
       const ringName = `${record.tag}r${r.index}`;
@@ -376,16 +418,23 @@ export class CaptureSession {
   readonly #staged: { staging: string; target: string }[] = [];
 
   #createVdevs(plan: CapturePlan, rings: readonly number[], record: OwnerRecord): (number | undefined)[] {
+    let stagingDir: string | undefined;
     return plan.rings.map((r, i) => {
       if (r.sink.kind === 'file') return undefined;
       const name = `net_pcap_${record.tag}_${r.index}`;
       let args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
-      if (r.sink.kind === 'vdev-file' && args.length > MAX_VDEV_ARGS) {
-        // Secondaries (this one included) see vdev arguments cut at 63
-        // characters and would write to a truncated path.
-        const staging = path.join(SHORT_TMP, `bc${process.pid}_${r.index}.pcap`);
-        this.#staged.push({ staging, target: r.sink.path });
-        args = `tx_pcap=${staging}`;
+      if (r.sink.kind === 'vdev-file') {
+        if (args.length > MAX_VDEV_ARGS) {
+          // Secondaries (this one included) see vdev arguments cut at 63
+          // characters and would write to a truncated path.
+          stagingDir ??= this.#privateDir(SHORT_TMP, STAGING_DIR_PREFIX);
+          const staging = path.join(stagingDir, `${r.index}.pcap`);
+          this.#staged.push({ staging, target: r.sink.path });
+          this.#prepareVdevFile(staging, true);
+          args = `tx_pcap=${staging}`;
+        } else {
+          this.#prepareVdevFile(r.sink.path, feedsParts(plan, r.index));
+        }
       }
       record.add('vdev', name);
       const port = native.vdevCreate(name, args, rings[i]!);
@@ -399,6 +448,18 @@ export class CaptureSession {
     });
   }
 
+  /**
+   * net_pcap opens its file with fopen(3): 0666 less the umask. Created here
+   * first with the capture's mode, the file keeps it when net_pcap truncates it.
+   */
+  #prepareVdevFile(file: string, exclusive: boolean): void {
+    try {
+      fs.closeSync(openPrivateFile(file, this.#fileMode, exclusive));
+    } catch (err) {
+      throw runtimeError('OUTPUT_OPEN_FAILED', `cannot create ${file} with mode ${formatMode(this.#fileMode)}: ${(err as Error).message}`);
+    }
+  }
+
   #startWorkers(plan: CapturePlan, rings: readonly number[], vdevPorts: readonly (number | undefined)[], cpus: readonly number[], a: Attachment): DrainWorkers {
     const specs: WorkerSpec[] = plan.rings.map((r, i) => {
       const spec: WorkerSpec = {
@@ -407,8 +468,14 @@ export class CaptureSession {
         threadName: `bc p${r.port}q${r.queue}${r.direction}`,
         snaplen: this.#snaplen,
       };
-      if (r.sink.kind === 'file') spec.path = r.sink.path;
-      else spec.vdevPort = vdevPorts[i]!;
+      if (r.sink.kind === 'file') {
+        spec.path = r.sink.path;
+        spec.mode = this.#fileMode;
+        // A part lives in a private directory: it must be a new file there.
+        spec.exclusive = feedsParts(plan, r.index);
+      } else {
+        spec.vdevPort = vdevPorts[i]!;
+      }
       return spec;
     });
     const workers = DrainWorkers.start(specs, a.clock, newSharedBlock(this.#opts.count));
@@ -426,10 +493,13 @@ export class CaptureSession {
         try {
           fs.renameSync(staging, target);
         } catch {
-          fs.copyFileSync(staging, target); // another filesystem
+          // Another filesystem. copyFile gives the target the staged file's
+          // mode, the capture's own, also when the target existed.
+          fs.copyFileSync(staging, target);
           fs.rmSync(staging, { force: true });
         }
       } catch (err) {
+        this.#keptDirs.add(path.dirname(staging));
         errors.push(`cannot move ${staging} to ${target}: ${(err as Error).message}; the capture is in ${staging}`);
       }
     }
@@ -532,11 +602,23 @@ export class CaptureSession {
         continue;
       }
       try {
-        const merged = await native.mergePcaps(out.parts, out.path);
+        // The native merge checks every part for damage and the merged file
+        // against the records it read; here each part is also checked
+        // against what its worker wrote, which catches a part cut short on
+        // a record boundary. The parts go only once everything adds up.
+        const merged = await native.mergePcaps(out.parts, out.path, { mode: this.#fileMode });
+        out.rings.forEach((ringIndex, i) => {
+          const r = plan.rings[ringIndex]!;
+          const wrote = outputs[ringIndex]!.packets;
+          if (r.sink.kind === 'file' && merged.parts[i] !== wrote) {
+            throw runtimeError('MERGE_INCOMPLETE', `${out.parts[i]} holds ${merged.parts[i]} records but its worker wrote ${wrote}`);
+          }
+        });
         for (const part of out.parts) fs.rmSync(part, { force: true });
         files.push({ file: out.path, packets: merged.packets });
       } catch (err) {
-        errors.push(`${(err as Error).message}; the per-queue parts are kept next to ${out.path}`);
+        if (out.partsDir !== undefined) this.#keptDirs.add(out.partsDir);
+        errors.push(`merging ${out.path} failed: ${(err as Error).message}; the per-queue parts are kept in ${out.partsDir ?? path.dirname(out.path)}`);
       }
     }
     return files;

@@ -7,9 +7,19 @@ export interface TeardownFailure { step: string; error: Error }
 
 export class Teardown {
   readonly #steps: { name: string; run: () => unknown }[] = [];
+  readonly #final: { name: string; run: () => unknown }[] = [];
 
   push(name: string, run: () => unknown): void {
     this.#steps.push({ name, run });
+  }
+
+  /**
+   * A step that run() takes after every other one and unwindTo() never
+   * does: for what must outlive the files and their merge after the
+   * capture (the private directory of the parts), yet go on every exit.
+   */
+  pushFinal(name: string, run: () => unknown): void {
+    this.#final.push({ name, run });
   }
 
   /** Runs the steps registered after `mark` (newest first); used to stop in stages. */
@@ -31,6 +41,15 @@ export class Teardown {
   }
 
   async run(): Promise<TeardownFailure[]> {
-    return this.unwindTo(0);
+    const failures = await this.unwindTo(0);
+    while (this.#final.length > 0) {
+      const step = this.#final.pop()!;
+      try {
+        await step.run();
+      } catch (err) {
+        failures.push({ step: step.name, error: err as Error });
+      }
+    }
+    return failures;
   }
 }

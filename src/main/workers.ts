@@ -15,6 +15,9 @@ export interface WorkerSpec {
   cpu: number;
   threadName: string;
   path?: string;
+  /** Mode of the file at `path`; `exclusive` when it is a temporary part that must be new. */
+  mode?: number;
+  exclusive?: boolean;
   vdevPort?: number;
   /** Bytes the primary copies of each packet; 0 = whole packets. */
   snaplen: number;
@@ -58,6 +61,8 @@ export class DrainWorkers {
         control,
         shared,
         path: spec.path,
+        mode: spec.mode,
+        exclusive: spec.exclusive ?? false,
         vdevPort: spec.vdevPort,
         snaplen: spec.snaplen,
         clock,

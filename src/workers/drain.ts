@@ -3,7 +3,7 @@
  * hand it to the native drain loop until the main thread says stop.
  */
 import { BurstcapError } from '../main/errors';
-import { native, type ClockRef, type DrainResult } from '../main/native';
+import { native, type ClockRef, type DrainOptions, type DrainResult } from '../main/native';
 import { Slot } from './control';
 
 export interface DrainTask {
@@ -15,6 +15,10 @@ export interface DrainTask {
   /** Capture-wide slots: the -c budget and the clock correction. */
   shared: SharedArrayBuffer;
   path: string | undefined;
+  /** Permission bits of the file at `path`, umask already applied. */
+  mode: number | undefined;
+  /** A temporary part: created new (O_EXCL|O_NOFOLLOW), never reused. */
+  exclusive: boolean;
   vdevPort: number | undefined;
   /** Bytes the primary copies of each packet, for the file header; 0 = whole packets. */
   snaplen: number;
@@ -33,7 +37,11 @@ export default function drain(task: DrainTask): DrainOutcome {
     const self = native.threadInfo();
     Atomics.store(slots, Slot.Tid, BigInt(self.tid));
     Atomics.store(slots, Slot.Cpu, BigInt(task.cpu));
-    const options = task.vdevPort !== undefined ? { vdevPort: task.vdevPort, clock: task.clock } : { path: task.path!, snaplen: task.snaplen, clock: task.clock };
+    const options: DrainOptions =
+      task.vdevPort !== undefined
+        ? { vdevPort: task.vdevPort, clock: task.clock }
+        : { path: task.path!, snaplen: task.snaplen, exclusive: task.exclusive, clock: task.clock };
+    if (task.mode !== undefined) options.mode = task.mode;
     return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
   } catch (err) {
     const e = err as BurstcapError;

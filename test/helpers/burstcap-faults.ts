@@ -258,9 +258,12 @@ export function runtimeFilesOf(prefix: string, pid: number): string[] {
   return readdirSync(dir).filter((name) => mine.test(name));
 }
 
-/** Merge parts burstcap writes next to an output fed by several rings. */
+/**
+ * What merge parts left in an output directory: burstcap's private parts
+ * directories (.burstcap-XXXXXX) and any stray .part file.
+ */
 export function partFiles(dir: string): string[] {
-  return readdirSync(dir).filter((name) => name.endsWith('.part'));
+  return readdirSync(dir).filter((name) => name.endsWith('.part') || name.startsWith('.burstcap-'));
 }
 
 /** The state letter of /proc/<pid>/stat (R, S, Z...), or undefined once the process is gone. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Working directory; relative paths in tuples resolve against it. */
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** The umask burstcap runs with (set by a shell that then execs it); the test's own by default. */
+  umask?: number;
 }
 
 export interface BurstcapResult {
@@ -143,7 +145,9 @@ export class Burstcap {
 
   private constructor(args: readonly string[], opts: RunOptions) {
     this.args = args;
-    const [cmd, ...launchArgs] = launcher();
+    // sh execs in place: the child's pid stays burstcap's.
+    const withUmask = opts.umask === undefined ? [] : ['sh', '-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh'];
+    const [cmd, ...launchArgs] = [...withUmask, ...launcher()];
     this.#child = spawn(cmd as string, [...launchArgs, CLI_PATH, ...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,

@@ -4,7 +4,7 @@
 // hotplugged into testpmd makes it refuse `start`, so these tests use a
 // primary that forwards from the beginning and a feeder that sends it the
 // known packets once the capture runs.
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult } from '../helpers/burstcap';
@@ -19,6 +19,20 @@ const ARRIVAL_TIMEOUT_MS = 10_000;
 /** Bytes 6-11 of an Ethernet frame: the source MAC. */
 const SRC_MAC_OFFSET = 6;
 const MAC_LEN = 6;
+const PERMISSIONS = 0o777;
+const modeOf = (file: string): string => (statSync(file).mode & PERMISSIONS).toString(8).padStart(4, '0');
+
+/** Files burstcap's own process holds open (net_pcap writes from it), by their paths. */
+function openFiles(pid: number): string[] {
+  const fdDir = `/proc/${pid}/fd`;
+  return readdirSync(fdDir).flatMap((fd) => {
+    try {
+      return [readlinkSync(join(fdDir, fd))];
+    } catch {
+      return [];
+    }
+  });
+}
 
 let workDir: string;
 let frames: Buffer[] = [];
@@ -127,6 +141,34 @@ describe('outputs written through net_pcap vdevs', () => {
     expect(tcpdumpLines(rx)).toHaveLength(PACKETS);
     expect(tcpdumpLines(tx)).toHaveLength(PACKETS);
     expect(readSummary(json)).toMatchObject({ packets: 2 * PACKETS, dropped: 0, errors: [] });
+    // net_pcap creates files 0666 less the umask; burstcap makes them private first.
+    expect([modeOf(rx), modeOf(tx), modeOf(json)]).toEqual(['0600', '0600', '0600']);
+  });
+
+  it('--writer vdev stages a long path in a private directory under /tmp, gone once the file is in place', async () => {
+    const primary = await startFedPrimary();
+    // tx_pcap=<path> longer than the 63 characters DPDK passes on to secondaries.
+    const dir = join(workDir, 'a-directory-name-long-enough-to-need-staging');
+    mkdirSync(dir);
+    const rx = join(dir, 'rx.pcap');
+    const args = [
+      'capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev',
+      '--pdump', `port=0,queue=0,rx-dev=${rx},${SMALL_POOL}`,
+    ];
+    const bc = Burstcap.spawn(args, { cwd: workDir });
+    await bc.waitCapturing();
+    const staged = openFiles(bc.pid).filter((f) => /^\/tmp\/bc[^/]+\/\d+\.pcap$/.test(f));
+    expect(staged, 'the staged file net_pcap writes').toHaveLength(1);
+    const stagingDir = join(staged[0]!, '..');
+    const stagingModes = [modeOf(stagingDir), modeOf(staged[0]!)];
+    await primary.feed();
+    const result = await stopWhenForwarded(bc, () => primary.waitForwarded(frames.length));
+    expectCleanExit(args, result);
+
+    expect(stagingModes).toEqual(['0700', '0600']);
+    expect(existsSync(stagingDir), `${stagingDir} is left`).toBe(false);
+    expect(modeOf(rx)).toBe('0600');
+    expect(framesDifference(framesOf(rx), frames), rx).toBeUndefined();
   });
 
   it('sends the tx packets to a network interface (tx-dev=<veth>)', async () => {

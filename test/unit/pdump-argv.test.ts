@@ -29,7 +29,7 @@ describe('parsePdumpArgv: accepted command lines', () => {
   it("parses dpdk-pdump's documented example", () => {
     const eal = ['-l', '3', '--file-prefix', 'vpp'];
     const line = parsePdumpArgv([...eal, '--', '--pdump', RX]);
-    expect(line).toEqual({ ealArgs: eal, filePrefix: 'vpp', tuples: [parseTuple(RX)], multi: false });
+    expect(line).toEqual({ ealArgs: eal, filePrefix: 'vpp', tuples: [parseTuple(RX)], multi: false, groupRead: false });
   });
 
   it('accepts an empty EAL part', () => {

@@ -10,7 +10,7 @@ function port(id: number, name: string, rxq: number, txq: number): PortInfo {
 }
 
 const PORTS = [port(0, 'net_null0', 2, 2), port(1, '0000:3b:00.0', 4, 1)];
-const OPTS = { writer: 'native' as const, tag: 'bc1', isInterface: (n: string) => n === 'veth0' };
+const OPTS = { writer: 'native' as const, isInterface: (n: string) => n === 'veth0' };
 
 describe('buildPlan', () => {
   it('makes one ring per queue and direction and merges them into the named files', () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors';
 import type { WriterKind } from '../plan';
+import { outputMode } from '../private-dir';
 import { Reporter, summaryJson, writeJson } from '../report';
 import { native } from '../native';
 import { CaptureSession, exitCodeFor } from '../session';
@@ -16,6 +17,8 @@ export interface CaptureCommand {
   durationS?: number | undefined;
   snaplen?: number | undefined;
   filter?: string | undefined;
+  /** -g: outputs and the --json file 0640 instead of 0600. */
+  groupRead?: boolean | undefined;
   cpus?: number[] | undefined;
   json?: string | undefined;
   extraEal?: string[] | undefined;
@@ -40,6 +43,7 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     durationS: cmd.durationS,
     snaplen: cmd.snaplen,
     filter: cmd.filter,
+    groupRead: cmd.groupRead,
     cpus: cmd.cpus,
     extraEal: cmd.extraEal,
     verbose: cmd.verbose,
@@ -79,7 +83,8 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     if (summary.stop_reason === 'primary-exited') {
       process.stderr.write('burstcap: error: the primary exited during the capture; every file is complete up to its last packet\n');
     }
-    if (cmd.json !== undefined) writeJson(cmd.json, summaryJson(summary));
+    // The summary names files and counts traffic: as private as the captures.
+    if (cmd.json !== undefined) writeJson(cmd.json, summaryJson(summary), outputMode(cmd.groupRead ?? false));
     code = exitCodeFor(summary);
     return code;
   } catch (err) {
