@@ -133,12 +133,17 @@ export function captureObjects(memzones: readonly string[], portNames: readonly 
   return [...found.values()];
 }
 
-export function ownerOfCommand(comm: string, cmdline: string): Owner | 'other' {
+/**
+ * Who a secondary is, from its command line. Only tools known not to capture
+ * are 'other'; any other program may hold callbacks of its own ('unknown').
+ */
+export function ownerOfCommand(comm: string, cmdline: string): Owner | 'other' | 'unknown' {
   if (comm.startsWith('dpdk-pdump') || /(^|\/)dpdk-pdump(\0|$)/.test(cmdline)) return 'dpdk-pdump';
   if (comm.startsWith('dpdk-dumpcap') || /(^|\/)dpdk-dumpcap(\0|$)/.test(cmdline)) return 'dpdk-dumpcap';
-  // Only burstcap's capturing commands own callbacks; list and doctor do not.
-  if (/(burstcap|cli\.js)\0(capture|pdump|bench|demo|batch)(\0|$)/.test(cmdline)) return 'burstcap';
-  return 'other';
+  if (/(burstcap|cli\.js)\0(list|doctor|cleanup)(\0|$)/.test(cmdline)) return 'other';
+  if (/(burstcap|cli\.js)\0/.test(cmdline)) return 'burstcap';
+  if (comm.startsWith('dpdk-proc-info') || /(^|\/)dpdk-proc-info(\0|$)/.test(cmdline)) return 'other';
+  return 'unknown';
 }
 
 /** Secondaries that may hold callbacks on queues nobody can name: anything attached but this process, proven non-capturing tools and burstcaps with a live record. */

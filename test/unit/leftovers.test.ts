@@ -172,5 +172,9 @@ describe('owners of live secondaries', () => {
   });
   it('does not count burstcap commands that own no callbacks', () => {
     expect(ownerOfCommand('node', 'node\0/opt/burstcap/dist/src/main/cli.js\0list\0--file-prefix\0x')).toBe('other');
+    expect(ownerOfCommand('dpdk-proc-info', '/usr/bin/dpdk-proc-info\0--\0--stats')).toBe('other');
+  });
+  it('counts any other secondary as one that may capture', () => {
+    expect(ownerOfCommand('my-capture', '/opt/app/my-capture\0--pdump')).toBe('unknown');
   });
 });
