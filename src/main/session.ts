@@ -254,9 +254,13 @@ export class CaptureSession {
 
   #leftInPlaceMessage(): string | undefined {
     if (this.#leftInPlace.length === 0) return undefined;
-    const why = this.#verdict?.reason ?? 'a worker did not stop';
+    const kept = this.#leftInPlace.join(', ');
+    if (this.#verdict?.reason === undefined) {
+      // The callbacks are off; a worker blocked in its output still holds its ring.
+      return `a worker that did not return still uses ${kept}: left in place for 'burstcap cleanup' (run it, or any capture, later: it removes them then)`;
+    }
     return (
-      `${why}; its callbacks may still copy into ${this.#leftInPlace.join(', ')}: left in place for 'burstcap cleanup' ` +
+      `${this.#verdict.reason}; its callbacks may still copy into ${kept}: left in place for 'burstcap cleanup' ` +
       `(run it, or any capture, once the primary runs again: it removes them then)`
     );
   }
