@@ -147,8 +147,11 @@ export class DrainWorkers {
       for (const c of this.#controls) Atomics.store(c, Slot.Control, BigInt(Control.Abort));
     }, timeoutMs / 2);
     for (const c of this.#controls) Atomics.store(c, Slot.Control, BigInt(mode));
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs));
-    await Promise.race([Promise.all(this.#outcomes), deadline]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    // A worker already found stuck is not waited for twice.
+    await Promise.race([Promise.all(this.#outcomes.filter((_, i) => !this.#stuck.has(i))), deadline]);
+    clearTimeout(timer);
     clearTimeout(escalate);
     return this.#settled.map((o, i) => {
       if (o !== undefined) return o;

@@ -70,9 +70,9 @@ function listDir(dir: string): string[] {
   }
 }
 
-function isUpToDate(): boolean {
+function isUpToDate(binary: string, source: string): boolean {
   try {
-    return fs.statSync(BINARY).mtimeMs >= fs.statSync(SOURCE).mtimeMs;
+    return fs.statSync(binary).mtimeMs >= fs.statSync(source).mtimeMs;
   } catch {
     return false;
   }
@@ -82,21 +82,28 @@ function pkgConfig(flag: string): string[] {
   return execFileSync('pkg-config', [flag, 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
 }
 
-export function buildPrimary(): string {
-  if (isUpToDate()) return BINARY;
-  fs.mkdirSync(path.dirname(BINARY), { recursive: true });
-  // Another test process may build at the same time: never expose a half-written binary.
-  const tmp = `${BINARY}.${process.pid}.tmp`;
-  const args = ['-O2', '-std=c11', '-Wall', '-Wextra', ...pkgConfig('--cflags'), SOURCE, '-o', tmp,
-    ...pkgConfig('--libs'), '-lrte_pdump'];
+/** Builds a C fixture once; concurrent test processes never see a half-written binary. */
+function buildFixture(source: string, binary: string, std: string, cflags: () => string[], libs: () => string[]): string {
+  if (isUpToDate(binary, source)) return binary;
+  fs.mkdirSync(path.dirname(binary), { recursive: true });
+  const tmp = `${binary}.${process.pid}.tmp`;
+  const args = ['-O2', `-std=${std}`, '-Wall', '-Wextra', ...cflags(), source, '-o', tmp, ...libs()];
   const result = spawnSync('cc', args, { encoding: 'utf8' });
   if (result.status !== 0) {
     fs.rmSync(tmp, { force: true });
-    throw new Error(`building ${SOURCE} failed (${result.error?.message ?? `exit ${result.status}`}):\n` +
+    throw new Error(`building ${source} failed (${result.error?.message ?? `exit ${result.status}`}):\n` +
       `${result.stdout}${result.stderr}`);
   }
-  fs.renameSync(tmp, BINARY);
-  return BINARY;
+  fs.renameSync(tmp, binary);
+  return binary;
+}
+
+export function buildPrimary(): string {
+  return buildFixture(SOURCE, BINARY, 'c11', () => pkgConfig('--cflags'), () => [...pkgConfig('--libs'), '-lrte_pdump']);
+}
+
+export function buildFreezer(): string {
+  return buildFixture(path.join(FIXTURES_DIR, 'freeze-thread.c'), path.join(FIXTURES_DIR, 'build', 'freeze-thread'), 'gnu11', () => [], () => []);
 }
 
 function fixtureArgs(prefix: string, opts: FixtureOptions): string[] {

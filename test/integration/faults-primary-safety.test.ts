@@ -18,7 +18,7 @@ import {
   type PrimaryMemory,
 } from '../helpers/burstcap-faults';
 import { removeDir, shortTempDir, sleep } from '../helpers/capture';
-import { FixturePrimary, runtimeDir } from '../helpers/fixture-primary';
+import { buildFreezer, FixturePrimary, runtimeDir } from '../helpers/fixture-primary';
 import { native } from '../../src/main/native';
 
 const PACED_PPS = 20_000;
@@ -97,6 +97,7 @@ describe('never harm the primary', () => {
     const result = await bc.exit(EXIT_TIMEOUT_MS);
     const tookMs = Date.now() - signalled;
     const context = describeResult(bc.args, result);
+    console.log(`stop with a paused primary took ${tookMs} ms`);
     expect(processState(primary.pid)).toBe('T');
 
     expect(result.code, context).toBe(EXIT_FAILURE);
@@ -142,6 +143,7 @@ describe('never harm the primary', () => {
     const result = await bc.exit(EXIT_TIMEOUT_MS);
     const context = describeResult(bc.args, result);
     expect(result.code, context).toBe(EXIT_FAILURE);
+    console.log(`exit ${Date.now() - second} ms after the second Ctrl-C (paused primary)`);
     expect(Date.now() - second, `${context}\nthe second Ctrl-C did not cut the 5 s wait`).toBeLessThan(3_000);
     expect(result.stderr, context).toMatch(/stopped waiting for the primary to answer.*left in place/);
 
@@ -169,7 +171,8 @@ describe('never harm the primary', () => {
     const context = describeResult(bc.args, result);
     expect(result.code, context).toBe(EXIT_OK);
     expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
-    const summary = readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[] };
+    const summary = readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[]; stop_ms: unknown };
+    console.log(`double Ctrl-C under a flood: exit after ${Date.now() - signalled} ms, stop_ms ${JSON.stringify(summary.stop_ms)}`);
     expect(summary.left_in_place, context).toEqual([]);
     expect(summary.dropped, 'a flood, or this tests nothing').toBeGreaterThan(0);
     // The callbacks are gone (the heap is back but for their structs) and so are the rings and pools.
@@ -202,6 +205,7 @@ describe('never harm the primary', () => {
         });
       });
       expect(code).toBe(0);
+      console.log(`closed ${what}: -a 2 capture ended after ${Date.now() - started} ms`);
       expect(Date.now() - started).toBeLessThan(2_000 + STOP_BUDGET_MS);
       expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
       expect(statSync(join(dir, `${name}-rx.pcap`)).size).toBeGreaterThan(24);
@@ -219,6 +223,7 @@ describe('never harm the primary', () => {
     bc.signal('SIGINT');
     const result = await bc.exit(EXIT_TIMEOUT_MS);
     const context = describeResult(bc.args, result);
+    console.log(`FIFO without a reader: exit ${Date.now() - signalled} ms after Ctrl-C`);
     expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
     expect(result.code, context).toBe(EXIT_FAILURE);
     expect(result.stderr, context).toMatch(/stopped before the capture started/);
@@ -240,6 +245,7 @@ describe('never harm the primary', () => {
       bc.signal('SIGINT');
       const result = await bc.exit(EXIT_TIMEOUT_MS);
       const context = describeResult(bc.args, result);
+      console.log(`FIFO whose reader never reads: exit ${Date.now() - signalled} ms after Ctrl-C`);
       expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
       expect(result.code, context).toBe(EXIT_FAILURE);
       expect(result.stderr, context).toMatch(new RegExp(`writing ${fifo} failed`));
@@ -248,6 +254,41 @@ describe('never harm the primary', () => {
     } finally {
       reader.kill('SIGKILL');
     }
+  });
+
+  it('a worker that never returns (an output that stopped answering): the stop goes on without it, its ring is kept, the process ends', async () => {
+    const { primary, baseline } = await startPrimary();
+    const json = join(dir, 'frozen.json');
+    const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '-q', '--json', json, '--pdump', tuple('frozen')]);
+    const rx = (await bc.waitCapturing()).find((r) => r.direction === 'rx')!;
+    // Only the rx worker's thread stops, as in a write(2) that never returns.
+    const freezer = spawn(buildFreezer(), [String(rx.tid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        freezer.stdout.on('data', (d: Buffer) => (/FROZEN/.test(d.toString()) ? resolve() : undefined));
+        freezer.once('exit', (c) => reject(new Error(`freeze-thread exited with ${c}`)));
+      });
+      const signalled = Date.now();
+      bc.signal('SIGINT');
+      const result = await bc.exit(EXIT_TIMEOUT_MS);
+      const tookMs = Date.now() - signalled;
+      const context = describeResult(bc.args, result);
+      console.log(`stop with a frozen worker took ${tookMs} ms`);
+      expect(tookMs, context).toBeLessThan(STOP_BUDGET_MS);
+      expect(result.code, context).toBe(EXIT_FAILURE);
+      expect(result.stderr, context).toMatch(/the worker writing \S*frozen-rx\.pcap did not return within 3 s/);
+      expect(result.stderr, context).toMatch(/a worker that did not return still uses ring bc\d+r0 \(pool bc\d+p0\): left in place/);
+      const summary = readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[] };
+      expect(summary.left_in_place, context).toHaveLength(1);
+    } finally {
+      freezer.kill('SIGKILL');
+    }
+    // Its callbacks were removed at the stop: the cleanup only frees.
+    const cleanup = await cleanupJson(primary.prefix);
+    expect(cleanup.code, cleanup.context).toBe(EXIT_OK);
+    expect(cleanup.json.callbacks_disabled, cleanup.context).toBe(0);
+    expect(cleanup.json.removed.filter((r) => r.includes(`bc${bc.pid}`)), cleanup.context).toHaveLength(2);
+    expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
   });
 
   it("the application's own rx_ring_0 and pdump_pool_0 survive a capture and a cleanup", async () => {
