@@ -25,10 +25,13 @@ import { isAlive } from './runtime-dir';
 const CALLBACK_CPU_NS = 10_000_000n;
 const SAMPLE_MS = 5;
 /**
- * How long the threads get to show it. On this 2-CPU machine with both CPUs
- * loaded by two busy loops beside the primary, every primary thread showed
- * it within 40-120 ms; 3 s bounds a thread the scheduler keeps off a CPU
- * for a long time, which is then treated like a stopped one.
+ * How long the threads get to show it. Measured on a 2-CPU VM, 20 stops each
+ * (stop_ms.settle in --json), the C fixture primary paced at 20 kpps / flooding:
+ * idle machine, median 20 / 44 ms, max 55 / 51 ms; with two busy loops on
+ * both CPUs beside it, median 27 / 68 ms, max 256 / 330 ms. The old fixed
+ * 50 ms grace was shorter than that in about half of the loaded stops. 3 s
+ * bounds a thread the scheduler keeps off a CPU for much longer, which is
+ * then treated like a stopped one.
  */
 export const DEFAULT_SETTLE_TIMEOUT_MS = 3_000;
 
