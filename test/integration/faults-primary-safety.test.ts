@@ -291,6 +291,26 @@ describe('never harm the primary', () => {
     expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
   });
 
+  it('a usage error is found before the automatic cleanup touches anything', async () => {
+    const { primary, baseline } = await startPrimary();
+    const victim = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '-q', '--pdump', tuple('usage-victim')]);
+    await victim.waitCapturing();
+    victim.signal('SIGKILL');
+    await victim.exit();
+    const left = zonesOf(primary.prefix, victim.pid);
+    expect(left.length).toBeGreaterThan(0);
+
+    const bad = ['capture', '--file-prefix', primary.prefix, '--pdump', `port=7,queue=0,rx-dev=${join(dir, 'bad.pcap')}`];
+    const result = await runBurstcap(bad);
+    expect(result.code, describeResult(bad, result)).toBe(2);
+    expect(result.stderr).not.toMatch(/removed what dead captures left/);
+    expect(zonesOf(primary.prefix, victim.pid).sort()).toEqual(left.sort());
+
+    const cleanup = await cleanupJson(primary.prefix);
+    expect(cleanup.code, cleanup.context).toBe(EXIT_OK);
+    expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
+  });
+
   it("the application's own rx_ring_0 and pdump_pool_0 survive a capture and a cleanup", async () => {
     const { primary, baseline } = await startPrimary({ decoys: true });
     const capture = await runBurstcap(['capture', '--file-prefix', primary.prefix, '-c', '20', '--pdump', tuple('decoys')]);
