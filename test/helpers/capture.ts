@@ -303,3 +303,17 @@ export function tcpdumpReadsWhole(path: string): void {
     throw new Error(`tcpdump -r ${path} failed (status ${res.status}): ${res.stderr.trim()}`);
   }
 }
+
+/**
+ * testpmd replaying one known pcap per rx queue of a net_pcap port (queue q
+ * reads inputs[q]), interactive so that tests start the replay themselves.
+ */
+export function startQueueReplay(dir: string, inputs: readonly Buffer[][]): Promise<Testpmd> {
+  const files = inputs.map((frames, q) => writeInput(dir, `${q}.pcap`, frames));
+  return Testpmd.start({
+    vdevs: [`net_pcap0,${files.map((f) => `rx_pcap=${f}`).join(',')}`],
+    rxq: inputs.length,
+    txq: inputs.length,
+    interactive: true,
+  });
+}

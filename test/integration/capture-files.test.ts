@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync, truncateSync, writeFileSyn
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, EXIT_FAILURE, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult } from '../helpers/burstcap';
-import { assertNothingLeft, framesOf, pollUntil, removeDir, rewindReplay, shortTempDir, waitForwarded, writeInput } from '../helpers/capture';
+import { assertNothingLeft, framesOf, pollUntil, removeDir, rewindReplay, shortTempDir, startQueueReplay, waitForwarded } from '../helpers/capture';
 import { makePackets } from '../helpers/packets';
 import { FILE_HEADER_LEN, RECORD_HEADER_LEN } from '../helpers/pcap';
 import { Testpmd } from '../helpers/testpmd';
@@ -128,13 +128,7 @@ async function waitPartComplete(partsDir: string, q: number): Promise<string> {
 beforeAll(async () => {
   workDir = shortTempDir();
   inputs = Array.from({ length: QUEUES }, (_, q) => makePackets(PACKETS_PER_QUEUE, { firstSeq: q * 100_000, seed: q + 1 }));
-  const files = inputs.map((frames, q) => writeInput(workDir, `${q}.pcap`, frames));
-  tp = await Testpmd.start({
-    vdevs: [`net_pcap0,${files.map((f) => `rx_pcap=${f}`).join(',')}`],
-    rxq: QUEUES,
-    txq: QUEUES,
-    interactive: true,
-  });
+  tp = await startQueueReplay(workDir, inputs);
 });
 
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type RingLine } from '../helpers/burstcap';
-import { assertNothingLeft, firstOutOfOrder, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, stopWhenForwarded, threadStatus, waitForwarded, writeInput, type ThreadStatus } from '../helpers/capture';
+import { assertNothingLeft, firstOutOfOrder, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, startQueueReplay, stopWhenForwarded, threadStatus, waitForwarded, type ThreadStatus } from '../helpers/capture';
 import { makePackets, seqOf } from '../helpers/packets';
 import { readPcap } from '../helpers/pcap';
 import { Testpmd } from '../helpers/testpmd';
@@ -79,13 +79,7 @@ function expectMerged(path: string): void {
 beforeAll(async () => {
   workDir = shortTempDir();
   inputs = makeQueueInputs();
-  const files = inputs.map((frames, q) => writeInput(workDir, `${q}.pcap`, frames));
-  tp = await Testpmd.start({
-    vdevs: [`net_pcap0,${files.map((f) => `rx_pcap=${f}`).join(',')}`],
-    rxq: QUEUES,
-    txq: QUEUES,
-    interactive: true,
-  });
+  tp = await startQueueReplay(workDir, inputs);
 });
 
 afterEach(async () => {

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Burstcap, CLI_PATH, describeResult, errorLines, EXIT_FAILURE, EXIT_OK, killAllBurstcaps, readSummary, runBurstcap } from '../helpers/burstcap';
+import { Burstcap, CLI_PATH, describeResult, errorLines, EXIT_FAILURE, EXIT_OK, killAllBurstcaps, readSummary, runBurstcap, type BurstcapResult } from '../helpers/burstcap';
 import {
   DpdkPdump,
   isProcessAlive,
@@ -56,6 +56,14 @@ function zonesOf(prefix: string, pid: number): string[] {
   return memzoneNames(prefix, primaryMemory(prefix).memzones).filter((n) => n.includes(`bc${pid}`));
 }
 
+/** Signals a capture and waits for its end: its result, how long the stop took, and the context for messages. */
+async function stopCapture(bc: Burstcap): Promise<{ result: BurstcapResult; tookMs: number; context: string }> {
+  const signalled = Date.now();
+  bc.signal('SIGINT');
+  const result = await bc.exit(EXIT_TIMEOUT_MS);
+  return { result, tookMs: Date.now() - signalled, context: describeResult(bc.args, result) };
+}
+
 describe('never harm the primary', () => {
   let dir: string;
   const primaries: FixturePrimary[] = [];
@@ -92,11 +100,7 @@ describe('never harm the primary', () => {
     await sleep(CAPTURE_BEFORE_FAULT_MS);
 
     process.kill(primary.pid, 'SIGSTOP');
-    const signalled = Date.now();
-    bc.signal('SIGINT');
-    const result = await bc.exit(EXIT_TIMEOUT_MS);
-    const tookMs = Date.now() - signalled;
-    const context = describeResult(bc.args, result);
+    const { result, tookMs, context } = await stopCapture(bc);
     console.log(`stop with a paused primary took ${tookMs} ms`);
     expect(processState(primary.pid)).toBe('T');
 
@@ -219,12 +223,9 @@ describe('never harm the primary', () => {
     const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '--pdump', `port=0,queue=0,rx-dev=${fifo},${SMALL_POOL}`]);
     await sleep(2_000);
     expect(bc.alive()).toBe(true);
-    const signalled = Date.now();
-    bc.signal('SIGINT');
-    const result = await bc.exit(EXIT_TIMEOUT_MS);
-    const context = describeResult(bc.args, result);
-    console.log(`FIFO without a reader: exit ${Date.now() - signalled} ms after Ctrl-C`);
-    expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
+    const { result, tookMs, context } = await stopCapture(bc);
+    console.log(`FIFO without a reader: exit ${tookMs} ms after Ctrl-C`);
+    expect(tookMs, context).toBeLessThan(STOP_BUDGET_MS);
     expect(result.code, context).toBe(EXIT_FAILURE);
     expect(result.stderr, context).toMatch(/stopped before the capture started/);
     expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), 0)).toBeUndefined();
@@ -241,12 +242,9 @@ describe('never harm the primary', () => {
       const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '-q', '--json', json, '--pdump', `port=0,queue=0,rx-dev=${fifo},${SMALL_POOL}`]);
       await bc.waitCapturing();
       await sleep(CAPTURE_BEFORE_FAULT_MS);
-      const signalled = Date.now();
-      bc.signal('SIGINT');
-      const result = await bc.exit(EXIT_TIMEOUT_MS);
-      const context = describeResult(bc.args, result);
-      console.log(`FIFO whose reader never reads: exit ${Date.now() - signalled} ms after Ctrl-C`);
-      expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
+      const { result, tookMs, context } = await stopCapture(bc);
+      console.log(`FIFO whose reader never reads: exit ${tookMs} ms after Ctrl-C`);
+      expect(tookMs, context).toBeLessThan(STOP_BUDGET_MS);
       expect(result.code, context).toBe(EXIT_FAILURE);
       expect(result.stderr, context).toMatch(new RegExp(`writing ${fifo} failed`));
       expect(readSummary(json).stop_reason).toBe('signal');
@@ -268,11 +266,7 @@ describe('never harm the primary', () => {
         freezer.stdout.on('data', (d: Buffer) => (/FROZEN/.test(d.toString()) ? resolve() : undefined));
         freezer.once('exit', (c) => reject(new Error(`freeze-thread exited with ${c}`)));
       });
-      const signalled = Date.now();
-      bc.signal('SIGINT');
-      const result = await bc.exit(EXIT_TIMEOUT_MS);
-      const tookMs = Date.now() - signalled;
-      const context = describeResult(bc.args, result);
+      const { result, tookMs, context } = await stopCapture(bc);
       console.log(`stop with a frozen worker took ${tookMs} ms`);
       expect(tookMs, context).toBeLessThan(STOP_BUDGET_MS);
       expect(result.code, context).toBe(EXIT_FAILURE);
