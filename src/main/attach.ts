@@ -6,6 +6,7 @@ import { BurstcapError, runtimeError } from './errors';
 import { freeLcoreId, isLcoreOption } from './lcores';
 import { native, type ClockRef, type MempoolOpsAlignment } from './native';
 import { checkVersion, inspectPrimary, type PrimaryFacts } from './primary';
+import { describeStopped } from './pdump-grace';
 import { runtimeDir } from './runtime-dir';
 
 /** How often a fresh process image may retry an attach that hit Node's own mappings. */
@@ -70,6 +71,15 @@ export function ealArguments(prefix: string, lcoreId: number, mainCpu: number, e
 export function attach(opts: AttachOptions): Attachment {
   const primary = inspectPrimary(opts.prefix);
   checkVersion(primary);
+  // A stopped primary answers no request, from EAL's own at attach to every
+  // enable: say so now rather than after DPDK's timeouts.
+  const stopped = describeStopped(primary.pid);
+  if (stopped) {
+    throw runtimeError(
+      'PRIMARY_STOPPED',
+      `the primary (pid ${primary.pid}) is ${stopped}: it cannot answer requests. Resume it (kill -CONT ${primary.pid}, or detach the debugger) and try again`,
+    );
+  }
   const lcoreId = freeLcoreId(primary.lcores);
   const ealArgs = ealArguments(opts.prefix, lcoreId, opts.mainCpu, opts.extraEal ?? []);
   const attempts = Number(process.env[ATTEMPT_ENV] ?? '1');

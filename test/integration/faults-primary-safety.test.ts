@@ -113,6 +113,11 @@ describe('never harm the primary', () => {
     const summary = readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[] };
     expect(summary.left_in_place.length, context).toBe(2); // each ring with its pool, and nothing else
 
+    // While it is stopped, nothing new is started against it.
+    const refused = await runBurstcap(['capture', '--file-prefix', primary.prefix, '-c', '1', '--pdump', tuple('while-paused')]);
+    expect(refused.code, describeResult(['capture'], refused)).toBe(EXIT_FAILURE);
+    expect(refused.stderr).toMatch(/^burstcap: error: the primary \(pid \d+\) is stopped \(state T\): it cannot answer requests\. Resume it/m);
+
     process.kill(primary.pid, 'SIGCONT');
     await sleep(RESUME_MS);
     expect(isProcessAlive(primary.pid), primary.log()).toBe(true);
