@@ -603,8 +603,9 @@ export class CaptureSession {
           const q = this.#queueStats(r);
           return { port: r.port, queue: r.queue, direction: r.direction, packets: c.packets, bytes: c.bytes, queued: c.queued, dropped: q.ringfull + q.nombuf };
         });
-        const dropped = rings.reduce((s, r) => s + r.dropped, 0);
-        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets, bytes, dropped, rings });
+        // Totals from the same reading as the rings, so that they add up.
+        const sum = (key: 'packets' | 'bytes' | 'dropped'): number => rings.reduce((s, r) => s + r[key], 0);
+        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets: sum('packets'), bytes: sum('bytes'), dropped: sum('dropped'), rings });
       }
     }
   }
