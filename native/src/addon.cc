@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, f, name));
   };
   fn("setErrorFactory", SetErrorFactory);
+  fn("ealState", EalState);
   fn("attach", Attach);
   fn("detach", Detach);
   fn("reexec", ReExec);

@@ -51,6 +51,15 @@ bool IsAddressConflict(const std::string& log) {
 
 bool EalAttached() { return g_state.load() == 1; }
 
+// What JS needs to refuse a second capture before it touches anything: EAL
+// keeps global state that rte_eal_cleanup() does not reset, so a process gets
+// one rte_eal_init(), whether it succeeded, failed or was cleaned up.
+Napi::Value EalState(const Napi::CallbackInfo& info) {
+  static const char* const kNames[] = {"unused", "attached", "failed", "detached"};
+  int state = g_state.load();
+  return Napi::String::New(info.Env(), kNames[state >= 0 && state <= 3 ? state : 2]);
+}
+
 void RequireEal(Napi::Env env) {
   if (!EalAttached()) Throw(env, "EAL_NOT_ATTACHED", "not attached to a DPDK primary (attach() first)");
 }
@@ -61,7 +70,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   bool echo = info.Length() > 1 && info[1].ToBoolean().Value();
   int expected = 0;
   if (!g_state.compare_exchange_strong(expected, 2)) {
-    Throw(env, "EAL_ALREADY_INITIALISED", "EAL was already initialised in this process; it can run only once");
+    Throw(env, "EAL_ALREADY_USED",
+          "DPDK's EAL was already initialised in this process and can be initialised only once: run each capture in its own process");
   }
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::string> args;

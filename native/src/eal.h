@@ -7,6 +7,8 @@ bool EalAttached();
 // Throws EAL_NOT_ATTACHED unless Attach succeeded in this process.
 void RequireEal(Napi::Env env);
 
+// "unused", "attached", "failed" or "detached": only "unused" can still attach.
+Napi::Value EalState(const Napi::CallbackInfo& info);
 Napi::Value Attach(const Napi::CallbackInfo& info);
 Napi::Value Detach(const Napi::CallbackInfo& info);
 Napi::Value ReExec(const Napi::CallbackInfo& info);

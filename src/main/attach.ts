@@ -2,7 +2,7 @@
  * Joining the primary as a secondary process. EAL can be initialised once per
  * process, so everything that can be checked first is checked first.
  */
-import { BurstcapError, runtimeError } from './errors';
+import { BurstcapError, runtimeError, usageError } from './errors';
 import { freeLcoreId, isLcoreOption } from './lcores';
 import { native, type ClockRef, type MempoolOpsAlignment } from './native';
 import { checkVersion, inspectPrimary, type PrimaryFacts } from './primary';
@@ -68,7 +68,23 @@ export function ealArguments(prefix: string, lcoreId: number, mainCpu: number, e
   ];
 }
 
+/**
+ * DPDK's EAL can be initialised once per process, and rte_eal_cleanup() does
+ * not make it usable again. A second capture, list, cleanup or doctor in the
+ * same process is refused here, before anything is asked of the primary.
+ */
+export function requireUnusedEal(): void {
+  const state = native.ealState();
+  if (state === 'unused') return;
+  throw usageError(
+    'EAL_ALREADY_USED',
+    `this process already initialised DPDK's EAL (EAL is ${state}) for an earlier capture, listPorts, cleanup or doctor, and EAL can be initialised only once per process: ` +
+      'run each capture (and each listPorts, cleanup or doctor with a prefix) in its own process, for example a child process',
+  );
+}
+
 export function attach(opts: AttachOptions): Attachment {
+  requireUnusedEal();
   const primary = inspectPrimary(opts.prefix);
   checkVersion(primary);
   // A stopped primary answers no request, from EAL's own at attach to every

@@ -5,17 +5,15 @@
  * `burstcap: error: <what happened and how to fix it>`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { benchCommandFrom, runBenchCommand } from './commands/bench';
+import { CLI_OPTION_NAMES, DEFAULT_FILE_PREFIX, parseAutostop, validateCapture } from './capture-options';
 import { runCaptureCommand } from './commands/capture';
 import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
 import { runDoctorCommand } from './commands/doctor';
 import { runListCommand } from './commands/list';
-import { parseCount, parseCpuList, parseDuration, parseSnaplen } from './cpu-list';
-import { isBurstcapError, usageError } from './errors';
-import { native } from './native';
+import { isBurstcapError, runtimeError } from './errors';
 import { parsePdumpArgv } from './pdump-argv';
-import { parseTuple, type PdumpTuple } from './tuple';
+import type { PdumpTuple } from './tuple';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -48,20 +46,24 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function parseWriter(value: string): 'native' | 'vdev' {
-  if (value !== 'native' && value !== 'vdev') throw usageError('BAD_WRITER', `--writer ${value}: choose native or vdev`);
-  return value;
-}
+type BenchModule = typeof import('./commands/bench');
 
-/** A syntax error is a usage error, reported before anything touches the primary. */
-function checkedFilter(expression: string): string {
-  native.checkFilter(expression);
-  return expression;
-}
-
-function parseAutostop(value: string): number {
-  // dumpcap writes "-a duration:10"; plain seconds work too.
-  return parseDuration(value.startsWith('duration:') ? value.slice('duration:'.length) : value, '-a/--duration');
+/**
+ * The benchmark's code (bench/) and its devDependency (benchmark) are loaded
+ * only when `burstcap bench` runs: an install without them (npm install -g,
+ * npm ci --omit=dev) runs every other command.
+ */
+function loadBench(): BenchModule {
+  try {
+    return require('./commands/bench') as BenchModule;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    throw runtimeError(
+      'BENCH_UNAVAILABLE',
+      `burstcap bench needs the benchmark code and the development dependencies, which an installed package leaves out (${(err as Error).message.split('\n')[0]}); ` +
+        'run it from a source checkout: npm ci && npm run bench',
+    );
+  }
 }
 
 function buildProgram(): Command {
@@ -73,7 +75,7 @@ function buildProgram(): Command {
   program
     .command('capture')
     .description('attach to a running primary and capture until Ctrl-C, -c or -a')
-    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
     .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
@@ -88,23 +90,24 @@ function buildProgram(): Command {
     .option('-v, --verbose', "show DPDK's own log")
     .addHelpText('after', TUPLE_HELP)
     .action(async (o: Record<string, unknown>) => {
-      const tuples = (o['pdump'] as string[]).map(parseTuple);
-      if (tuples.length === 0) throw usageError('NO_TUPLE', "nothing to capture: give at least one --pdump '<tuple>' (see burstcap capture --help)");
-      process.exitCode = await runCaptureCommand({
-        prefix: o['filePrefix'] as string,
-        tuples,
-        writer: parseWriter(o['writer'] as string),
-        count: o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count'),
-        durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
-        snaplen: o['snaplen'] === undefined ? undefined : parseSnaplen(o['snaplen'] as string, '-s/--snaplen'),
-        filter: o['filter'] === undefined ? undefined : checkedFilter(o['filter'] as string),
-        groupRead: o['groupRead'] === true,
-        cpus: o['cpus'] === undefined ? undefined : parseCpuList(o['cpus'] as string),
-        json: o['json'] as string | undefined,
-        extraEal: o['eal'] as string[],
-        verbose: o['verbose'] as boolean | undefined,
-        quiet: o['quiet'] as boolean | undefined,
-      });
+      // The same checks as the library's capture(): one place, capture-options.ts.
+      const request = validateCapture(
+        {
+          filePrefix: o['filePrefix'] as string,
+          pdump: o['pdump'] as string[],
+          count: o['count'] as string | undefined,
+          duration: o['duration'] as string | undefined,
+          filter: o['filter'] as string | undefined,
+          snaplen: o['snaplen'] as string | undefined,
+          cpus: o['cpus'] as string | undefined,
+          writer: o['writer'] as string,
+          groupRead: o['groupRead'] === true,
+          eal: o['eal'] as string[],
+          verbose: o['verbose'] as boolean | undefined,
+        },
+        CLI_OPTION_NAMES,
+      );
+      process.exitCode = await runCaptureCommand({ ...request, json: o['json'] as string | undefined, quiet: o['quiet'] as boolean | undefined });
     });
 
   program
@@ -117,7 +120,7 @@ function buildProgram(): Command {
   program
     .command('list')
     .description("list the primary's ports: id, name, driver, MAC, rx/tx queues, link")
-    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
     .option('--json', 'print JSON')
     .option('-v, --verbose', "show DPDK's own log")
     .action((o: Record<string, unknown>) => {
@@ -127,7 +130,7 @@ function buildProgram(): Command {
   program
     .command('cleanup')
     .description('remove callbacks, rings, pools and vdevs that killed captures (burstcap, dpdk-pdump, dpdk-dumpcap) left in the primary')
-    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
+    .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
     .option('--json', 'print JSON')
     .option('-v, --verbose', "show DPDK's own log")
     .action(async (o: Record<string, unknown>) => {
@@ -165,7 +168,8 @@ function buildProgram(): Command {
     .option('--scenarios <list>', 'comma-separated scenario names (default: all, or the quick one)')
     .option('--no-micro', 'skip the micro-benchmarks (pcap writer, tuple parsing, merge)')
     .action(async (o: Record<string, unknown>) => {
-      process.exitCode = await runBenchCommand(benchCommandFrom(o));
+      const bench = loadBench();
+      process.exitCode = await bench.runBenchCommand(bench.benchCommandFrom(o));
     });
 
   return program;
@@ -181,7 +185,7 @@ function reportError(err: unknown): number {
   if (isBurstcapError(err)) {
     process.stderr.write(`burstcap: error: ${err.message}\n`);
     if (err.detail && process.env['BURSTCAP_DEBUG']) process.stderr.write(err.detail);
-    return err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
+    return err.exitStatus;
   }
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
   process.stderr.write(`burstcap: error: ${(err as Error).stack ?? String(err)}\n`);

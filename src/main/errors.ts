@@ -13,6 +13,12 @@ export class BurstcapError extends Error {
   readonly errno: number | undefined;
   /** Last lines DPDK logged before the failure: the evidence behind the message. */
   readonly detail: string | undefined;
+  /**
+   * Set by a capture that could not wait for a worker thread blocked in its
+   * output or for a request to the primary: such a thread keeps Node from
+   * exiting, so the process should end with exitNow().
+   */
+  mustExitNow = false;
 
   constructor(code: string, message: string, options: { kind?: ErrorKind; errno?: number; detail?: string } = {}) {
     super(message);
@@ -21,6 +27,11 @@ export class BurstcapError extends Error {
     this.kind = options.kind ?? 'runtime';
     this.errno = options.errno;
     this.detail = options.detail;
+  }
+
+  /** The CLI's exit status for this error: 2 for bad usage (nothing in the primary was touched), 1 otherwise. */
+  get exitStatus(): 1 | 2 {
+    return this.kind === 'usage' ? 2 : 1;
   }
 }
 

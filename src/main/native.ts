@@ -45,7 +45,11 @@ export interface PcapFileWriter {
   close(): void;
 }
 
+/** Only 'unused' can still attach: a process gets one rte_eal_init(). */
+export type EalState = 'unused' | 'attached' | 'failed' | 'detached';
+
 export interface Native {
+  ealState(): EalState;
   attach(args: string[], echoLog: boolean): AttachResult;
   /** false when EAL stayed attached because a request to the primary is still in flight. */
   detach(): boolean;

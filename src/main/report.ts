@@ -91,8 +91,14 @@ export class Reporter {
   }
 }
 
+/** The --json document, and what the library's capture() resolves to: the summary's stable fields. */
+export type SummaryJson = Pick<
+  CaptureSummary,
+  'elapsed_s' | 'packets' | 'bytes' | 'dropped' | 'stop_reason' | 'outputs' | 'files' | 'ports' | 'left_in_place' | 'stop_ms' | 'errors'
+>;
+
 /** The --json document: the summary's stable fields. */
-export function summaryJson(s: CaptureSummary): object {
+export function summaryJson(s: CaptureSummary): SummaryJson {
   return {
     elapsed_s: s.elapsed_s,
     packets: s.packets,

@@ -66,7 +66,7 @@ export interface CaptureOptions {
 export type CaptureEvent =
   | { type: 'warning'; message: string }
   | { type: 'started'; rings: RingStatus[]; prefix: string; pid: number; lcoreId: number }
-  | { type: 'progress'; elapsedS: number; packets: number; bytes: number; dropped: number }
+  | { type: 'progress'; elapsedS: number; packets: number; bytes: number; dropped: number; rings: RingProgress[] }
   | { type: 'stopping'; reason: StopReason };
 
 export interface RingStatus {
@@ -77,6 +77,19 @@ export interface RingStatus {
   output: string;
   cpu: number;
   tid: number;
+}
+
+/** One ring's counters so far: what its worker wrote, what waits in the ring, what the primary could not copy. */
+export interface RingProgress {
+  port: number;
+  queue: number;
+  direction: 'rx' | 'tx';
+  packets: number;
+  bytes: number;
+  /** Copies waiting in the ring for the worker. */
+  queued: number;
+  /** Copies the primary dropped: ring full plus no mbuf. */
+  dropped: number;
 }
 
 export interface OutputSummary {
@@ -589,11 +602,14 @@ export class CaptureSession {
       }
       if (now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
-        const dropped = plan.rings.reduce((s, r) => {
+        const rings: RingProgress[] = plan.rings.map((r, i) => {
+          const c = workers.counters(i);
           const q = this.#queueStats(r);
-          return s + q.ringfull + q.nombuf;
-        }, 0);
-        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets, bytes, dropped });
+          return { port: r.port, queue: r.queue, direction: r.direction, packets: c.packets, bytes: c.bytes, queued: c.queued, dropped: q.ringfull + q.nombuf };
+        });
+        // Totals from the same reading as the rings, so that they add up.
+        const sum = (key: 'packets' | 'bytes' | 'dropped'): number => rings.reduce((s, r) => s + r[key], 0);
+        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets: sum('packets'), bytes: sum('bytes'), dropped: sum('dropped'), rings });
       }
     }
   }

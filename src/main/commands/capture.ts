@@ -1,28 +1,17 @@
 /** `burstcap capture` and `burstcap pdump`: run one capture session to its end. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { usageError } from '../errors';
-import type { WriterKind } from '../plan';
+import { runCapture } from '../api';
+import type { CaptureRequest } from '../capture-options';
+import { isBurstcapError, usageError } from '../errors';
 import { outputMode } from '../private-dir';
 import { Reporter, summaryJson, writeJson } from '../report';
 import { native } from '../native';
-import { CaptureSession, exitCodeFor } from '../session';
-import type { PdumpTuple } from '../tuple';
+import { exitCodeFor } from '../session';
 
-export interface CaptureCommand {
-  prefix: string;
-  tuples: PdumpTuple[];
-  writer: WriterKind;
-  count?: number | undefined;
-  durationS?: number | undefined;
-  snaplen?: number | undefined;
-  filter?: string | undefined;
-  /** -g: outputs and the --json file 0640 instead of 0600. */
-  groupRead?: boolean | undefined;
-  cpus?: number[] | undefined;
+/** A checked capture (see capture-options.ts) and what only the command line does with it. */
+export interface CaptureCommand extends CaptureRequest {
   json?: string | undefined;
-  extraEal?: string[] | undefined;
-  verbose?: boolean | undefined;
   quiet?: boolean | undefined;
 }
 
@@ -35,22 +24,15 @@ export function checkJsonTarget(target: string | undefined): void {
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   checkJsonTarget(cmd.json);
   const reporter = new Reporter(process.stderr, cmd.quiet ?? false);
-  const session = new CaptureSession({
-    prefix: cmd.prefix,
-    tuples: cmd.tuples,
-    writer: cmd.writer,
-    count: cmd.count,
-    durationS: cmd.durationS,
-    snaplen: cmd.snaplen,
-    filter: cmd.filter,
-    groupRead: cmd.groupRead,
-    cpus: cmd.cpus,
-    extraEal: cmd.extraEal,
-    verbose: cmd.verbose,
-    allowReexec: true,
-    onEvent: (e) => reporter.event(e),
-  });
-  const onSignal = (): void => session.requestStop('signal');
+  // The capture is the library's (runCapture); what is added here belongs to
+  // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
+  // without draining, and the last-resort handlers below.
+  const stop = new AbortController();
+  const force = new AbortController();
+  const onSignal = (): void => {
+    if (!stop.signal.aborted) stop.abort();
+    else force.abort();
+  };
   // The last resort: whatever throws where nothing catches it, the primary
   // stops copying for a process that is about to end. Rings and pools stay
   // (they are on this capture's owner record, for a later cleanup): nothing
@@ -76,8 +58,12 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   let exitNow = false;
   let code = 1;
   try {
-    const summary = await session.run();
-    exitNow = session.mustExitNow;
+    const { summary, mustExitNow } = await runCapture(
+      { prefix: cmd.prefix, tuples: cmd.tuples, writer: cmd.writer, count: cmd.count, durationS: cmd.durationS, snaplen: cmd.snaplen,
+        filter: cmd.filter, groupRead: cmd.groupRead, cpus: cmd.cpus, extraEal: cmd.extraEal, verbose: cmd.verbose },
+      { allowReexec: true, signal: stop.signal, forceSignal: force.signal, onEvent: (e) => reporter.event(e) },
+    );
+    exitNow = mustExitNow;
     reporter.summary(summary);
     for (const e of summary.errors) process.stderr.write(`burstcap: error: ${e}\n`);
     if (summary.stop_reason === 'primary-exited') {
@@ -88,8 +74,8 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     code = exitCodeFor(summary);
     return code;
   } catch (err) {
-    if (session.mustExitNow) {
-      process.stderr.write(`burstcap: error: ${(err as Error).message}\n`);
+    if (isBurstcapError(err) && err.mustExitNow) {
+      process.stderr.write(`burstcap: error: ${err.message}\n`);
       exitNow = true;
     }
     throw err;

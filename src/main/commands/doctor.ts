@@ -3,7 +3,7 @@
  * the fix. Checks that need the primary attach to it; nothing is created.
  */
 import fs from 'node:fs';
-import { attach, type Attachment } from '../attach';
+import { attach, requireUnusedEal, type Attachment } from '../attach';
 import { workerCpus } from '../busy-cpus';
 import { hugepageState } from '../budget';
 import { judgeLeftovers } from '../cleanup';
@@ -16,7 +16,8 @@ import { runningPrimaries } from '../runtime-dir';
 
 export interface DoctorCommand { prefix: string | undefined; json: boolean }
 
-interface Check { name: string; ok: boolean; detail: string; fix?: string }
+/** One line of `doctor`: what was checked, whether it passed, what was seen, and the fix when it failed. */
+export interface Check { name: string; ok: boolean; detail: string; fix?: string }
 
 function check(name: string, run: () => string): Check {
   try {
@@ -56,7 +57,7 @@ function systemChecks(): Check[] {
   ];
 }
 
-async function primaryChecks(prefix: string): Promise<Check[]> {
+async function primaryChecks(prefix: string, allowReexec: boolean): Promise<Check[]> {
   const checks: Check[] = [];
   let inspected: PrimaryFacts | undefined;
   checks.push(
@@ -74,7 +75,7 @@ async function primaryChecks(prefix: string): Promise<Check[]> {
   let attachment: Attachment | undefined;
   checks.push(
     check('attach', () => {
-      attachment = attach({ prefix, mainCpu: native.threadInfo().cpus[0] ?? 0, allowReexec: true });
+      attachment = attach({ prefix, mainCpu: native.threadInfo().cpus[0] ?? 0, allowReexec });
       return `attached as a secondary (lcore id ${attachment.lcoreId})`;
     }),
   );
@@ -116,10 +117,15 @@ async function primaryChecks(prefix: string): Promise<Check[]> {
   return checks;
 }
 
-export async function runDoctorCommand(cmd: DoctorCommand): Promise<number> {
+/**
+ * Every check, without a primary or with one (then it attaches: this
+ * process's one EAL, refused up front when it was already used).
+ */
+export async function doctorChecks(prefix: string | undefined, allowReexec: boolean): Promise<Check[]> {
+  if (prefix !== undefined) requireUnusedEal();
   const checks = systemChecks();
-  if (cmd.prefix !== undefined) {
-    checks.push(...(await primaryChecks(cmd.prefix)));
+  if (prefix !== undefined) {
+    checks.push(...(await primaryChecks(prefix, allowReexec)));
   } else {
     const running = runningPrimaries();
     checks.push({
@@ -128,6 +134,11 @@ export async function runDoctorCommand(cmd: DoctorCommand): Promise<number> {
       detail: running.length === 0 ? 'none running' : running.map((p) => `--file-prefix ${p.prefix} (pid ${p.pid})`).join(', ') + ' (add --file-prefix to check one)',
     });
   }
+  return checks;
+}
+
+export async function runDoctorCommand(cmd: DoctorCommand): Promise<number> {
+  const checks = await doctorChecks(cmd.prefix, true);
   if (cmd.json) {
     process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   } else {

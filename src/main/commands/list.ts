@@ -20,14 +20,21 @@ export function formatPorts(ports: readonly PortInfo[]): string {
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
 }
 
-export function runListCommand(cmd: ListCommand): number {
+export interface PortsQuery { prefix: string; verbose?: boolean | undefined; extraEal?: readonly string[] | undefined; allowReexec: boolean }
+
+/** The primary's ports as this process sees them as a secondary; uses this process's one EAL. */
+export function primaryPorts(q: PortsQuery): PortInfo[] {
   const allowed = native.threadInfo().cpus;
-  attach({ prefix: cmd.prefix, mainCpu: allowed[0] ?? 0, verbose: cmd.verbose, allowReexec: true });
+  attach({ prefix: q.prefix, mainCpu: allowed[0] ?? 0, verbose: q.verbose, allowReexec: q.allowReexec, extraEal: q.extraEal ?? [] });
   try {
-    const ports = native.listPorts();
-    process.stdout.write(cmd.json ? `${JSON.stringify(ports, null, 2)}\n` : formatPorts(ports));
-    return 0;
+    return native.listPorts();
   } finally {
     native.detach();
   }
+}
+
+export function runListCommand(cmd: ListCommand): number {
+  const ports = primaryPorts({ prefix: cmd.prefix, verbose: cmd.verbose, allowReexec: true });
+  process.stdout.write(cmd.json ? `${JSON.stringify(ports, null, 2)}\n` : formatPorts(ports));
+  return 0;
 }
