@@ -107,8 +107,16 @@ describe('never harm the primary', () => {
     expect(result.code, context).toBe(EXIT_FAILURE);
     expect(tookMs, context).toBeLessThan(STOP_BUDGET_MS);
     expect(errorLines(result.stderr), context).toHaveLength(1);
+    // Seen once in a few runs: the primary answered the disables, yet its
+    // polling thread was already stopped (T), perhaps inside a callback.
+    // Either way nothing may be freed, and the line says which it was.
     expect(result.stderr, context).toMatch(
-      /^burstcap: error: the primary did not answer the request to stop capturing port 0 queue 0 rx(, port 0 queue 0 tx)? \(it is stopped \(state T\)\); its callbacks may still copy into ring bc\d+r\d.*left in place for 'burstcap cleanup'/m,
+      new RegExp(
+        "^burstcap: error: (the primary did not answer the request to stop capturing port 0 queue 0 rx(, port 0 queue 0 tx)? \\(it is stopped \\(state T\\)\\)" +
+          '|the primary removed the callbacks of port 0 queue 0 rx, port 0 queue 0 tx, but its thread\\(s\\) \\d+ \\(T: stopped\\) were not seen leaving them within \\d+ ms)' +
+          "; its callbacks may still copy into ring bc\\d+r\\d.*left in place for 'burstcap cleanup'",
+        'm',
+      ),
     );
     const summary = readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[] };
     expect(summary.left_in_place.length, context).toBe(2); // each ring with its pool, and nothing else
