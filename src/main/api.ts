@@ -9,7 +9,9 @@
  * example a child process.
  *
  * Nothing here installs process-wide handlers (signals, uncaughtException):
- * that is the caller's choice. The command line adds its own around runCapture().
+ * that is the caller's choice. The command line adds its own around
+ * runCapture(). Only an 'exit' listener is added while a capture runs: if the
+ * process ends in the middle, the primary's callbacks are disabled first.
  */
 import { requireUnusedEal } from './attach';
 import { LIBRARY_OPTION_NAMES, validateCapture, DEFAULT_FILE_PREFIX, type CaptureInput, type CaptureRequest } from './capture-options';
@@ -59,6 +61,13 @@ export async function runCapture(request: CaptureRequest, control: CaptureContro
   };
   control.signal?.addEventListener('abort', stop, { once: true });
   control.forceSignal?.addEventListener('abort', force, { once: true });
+  // A process that exits in the middle (process.exit() somewhere, a library
+  // user's own handler) stops the primary's copies first. Not a handler of
+  // the process's behaviour: it only runs when the process ends anyway.
+  const onExit = (): void => {
+    if (native.pdumpTracked().length > 0) native.pdumpEmergencyDisable();
+  };
+  process.on('exit', onExit);
   try {
     const summary = await session.run();
     return { summary, mustExitNow: session.mustExitNow };
@@ -68,6 +77,7 @@ export async function runCapture(request: CaptureRequest, control: CaptureContro
     typed.mustExitNow = true;
     throw typed;
   } finally {
+    process.off('exit', onExit);
     control.signal?.removeEventListener('abort', stop);
     control.forceSignal?.removeEventListener('abort', force);
   }

@@ -46,15 +46,11 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     );
     native.exitNow(1);
   };
-  const onExit = (): void => {
-    if (native.pdumpTracked().length > 0) native.pdumpEmergencyDisable();
-  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
-  process.on('exit', onExit);
   let exitNow = false;
   let code = 1;
   try {
@@ -85,7 +81,6 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     process.off('SIGHUP', onSignal);
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
-    process.off('exit', onExit);
     // A worker blocked in its output cannot be joined by Node's exit.
     if (exitNow) native.exitNow(code);
   }
