@@ -16,6 +16,7 @@ import { isBurstcapError, usageError } from './errors';
 import { native } from './native';
 import { parsePdumpArgv } from './pdump-argv';
 import { parseTuple, type PdumpTuple } from './tuple';
+import { parseAutostops, parseRotation } from './rotation';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -36,12 +37,35 @@ handled each packet; tcpdump, tshark and Wireshark read them. They are
 created 0600 (0640 with -g), less what the umask removes; per-queue parts
 wait for their merge in a private .burstcap-XXXXXX directory beside the file.
 
+Formats:
+  a path ending in .pcapng, or --format pcapng for every output, is pcapng:
+  one interface per port (name, driver, MAC, snaplen, the -f filter), every
+  packet with its direction (inbound rx, outbound tx) and queue, and the
+  pdump counters as interface statistics at the end.
+
+Rotation and stop conditions (as dumpcap's -b and -a):
+  -b filesize:<kB>   new file before this size would be passed (kB = 1000 B)
+  -b duration:<s>    new file every <s> seconds from the capture's start
+  -b interval:<s>    new file at every multiple of <s> on the wall clock
+  -b packets:<n>     new file every <n> packets
+  -b files:<n>       ring buffer: keep only the newest <n> files of each output
+  -a duration:<s>  -a filesize:<kB>  -a files:<n>  -a packets:<n>   stop then
+  --post-rotate <command>   run "<command> <file>" for every file a rotation
+                   closed (tcpdump's -z), in the background
+  Rotated files are named <base>_<nnnnn>_<YYYYmmddHHMMSS>.<ext>: they sort in
+  capture order, and each is complete on its own. An output merged from
+  several rings (queue=*, or rx and tx in one file) does not rotate: give
+  each ring its own file (%q, separate rx-dev and tx-dev).
+
 Examples:
   burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
   burstcap capture --file-prefix app1 -a 10 --json - \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcap,tx-dev=/tmp/p0.pcap'
   burstcap capture --pdump 'port=1,queue=*,rx-dev=/tmp/rx-q%q.pcap' -c 100000 -s 128
   burstcap capture -f 'tcp port 443 and host 10.0.0.1' --pdump 'port=0,queue=*,rx-dev=/tmp/tls.pcap'
+  burstcap capture --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcapng,tx-dev=/tmp/p0.pcapng'
+  burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \
+      --pdump 'port=0,queue=*,rx-dev=/tmp/rx-q%q.pcapng'
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -57,6 +81,11 @@ function parseWriter(value: string): 'native' | 'vdev' {
 function checkedFilter(expression: string): string {
   native.checkFilter(expression);
   return expression;
+}
+
+function parseFormat(value: string): 'pcap' | 'pcapng' {
+  if (value !== 'pcap' && value !== 'pcapng') throw usageError('BAD_FORMAT', `--format ${value}: choose pcap or pcapng`);
+  return value;
 }
 
 function parseAutostop(value: string): number {
@@ -76,7 +105,10 @@ function buildProgram(): Command {
     .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", 'rte')
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
-    .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
+    .option('-a, --duration <condition>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10), or at filesize:<kB>, files:<n>, packets:<n> (repeatable)', collect, [])
+    .option('-b, --ring-buffer <limit>', 'rotate files at filesize:<kB>, duration:<s>, interval:<s> or packets:<n>; files:<n> keeps the newest n (repeatable)', collect, [])
+    .option('--post-rotate <command>', "run '<command> <file>' for each file a rotation closed, as tcpdump's -z")
+    .addOption(new Option('--format <format>', 'pcap or pcapng for every output (a .pcapng path is pcapng anyway)').default('pcap'))
     .option('-f, --filter <expression>', "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches")
     .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
@@ -90,12 +122,26 @@ function buildProgram(): Command {
     .action(async (o: Record<string, unknown>) => {
       const tuples = (o['pdump'] as string[]).map(parseTuple);
       if (tuples.length === 0) throw usageError('NO_TUPLE', "nothing to capture: give at least one --pdump '<tuple>' (see burstcap capture --help)");
+      const stops = parseAutostops(o['duration'] as string[]);
+      const rotation = parseRotation(o['ringBuffer'] as string[]);
+      if (stops.files !== undefined && rotation === undefined) {
+        throw usageError('FILES_NEED_ROTATION', '-a files: counts the files of a rotation: add -b filesize:, duration:, interval: or packets:');
+      }
+      if (o['postRotate'] !== undefined && rotation === undefined) {
+        throw usageError('POST_ROTATE_NEEDS_ROTATION', '--post-rotate runs on the files a rotation closes: add -b filesize:, duration:, interval: or packets:');
+      }
+      const count = o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count');
       process.exitCode = await runCaptureCommand({
         prefix: o['filePrefix'] as string,
         tuples,
         writer: parseWriter(o['writer'] as string),
-        count: o['count'] === undefined ? undefined : parseCount(o['count'] as string, '-c/--count'),
-        durationS: o['duration'] === undefined ? undefined : parseAutostop(o['duration'] as string),
+        count: count === undefined || stops.packets === undefined ? (count ?? stops.packets) : Math.min(count, stops.packets),
+        durationS: stops.durationS,
+        format: parseFormat(o['format'] as string),
+        rotation,
+        stopFileBytes: stops.fileBytes,
+        stopFiles: stops.files,
+        postRotate: o['postRotate'] as string | undefined,
         snaplen: o['snaplen'] === undefined ? undefined : parseSnaplen(o['snaplen'] as string, '-s/--snaplen'),
         filter: o['filter'] === undefined ? undefined : checkedFilter(o['filter'] as string),
         groupRead: o['groupRead'] === true,

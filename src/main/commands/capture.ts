@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors';
-import type { WriterKind } from '../plan';
+import type { OutputFormat, WriterKind } from '../plan';
+import type { RotationSpec } from '../rotation';
 import { outputMode } from '../private-dir';
 import { Reporter, summaryJson, writeJson } from '../report';
 import { native } from '../native';
@@ -20,6 +21,11 @@ export interface CaptureCommand {
   /** -g: outputs and the --json file 0640 instead of 0600. */
   groupRead?: boolean | undefined;
   cpus?: number[] | undefined;
+  format?: OutputFormat | undefined;
+  rotation?: RotationSpec | undefined;
+  stopFileBytes?: number | undefined;
+  stopFiles?: number | undefined;
+  postRotate?: string | undefined;
   json?: string | undefined;
   extraEal?: string[] | undefined;
   verbose?: boolean | undefined;
@@ -45,6 +51,11 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     filter: cmd.filter,
     groupRead: cmd.groupRead,
     cpus: cmd.cpus,
+    format: cmd.format,
+    rotation: cmd.rotation,
+    stopFileBytes: cmd.stopFileBytes,
+    stopFiles: cmd.stopFiles,
+    postRotate: cmd.postRotate,
     extraEal: cmd.extraEal,
     verbose: cmd.verbose,
     allowReexec: true,
