@@ -64,7 +64,7 @@ Examples:
   burstcap capture --pdump 'port=1,queue=*,rx-dev=/tmp/rx-q%q.pcap' -c 100000 -s 128
   burstcap capture -f 'tcp port 443 and host 10.0.0.1' --pdump 'port=0,queue=*,rx-dev=/tmp/tls.pcap'
   burstcap capture --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcapng,tx-dev=/tmp/p0.pcapng'
-  burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \
+  burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/rx-q%q.pcapng'
 `;
 
