@@ -14,6 +14,7 @@
         "src/ports.cc",
         "src/vdev.cc",
         "src/pcap_writer.cc",
+        "src/pcapng_writer.cc",
         "src/drain.cc",
         "src/merge.cc",
         "src/telemetry.cc",

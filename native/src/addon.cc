@@ -12,6 +12,7 @@
 #include "mempool_ops.h"
 #include "merge.h"
 #include "pcap_writer.h"
+#include "pcapng_writer.h"
 #include "pdump.h"
 #include "ports.h"
 #include "telemetry.h"
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("vdevCreate", VdevCreate);
   fn("vdevRemove", VdevRemove);
   fn("drain", Drain);
+  fn("drainClosedFiles", DrainClosedFiles);
   fn("mergePcaps", MergePcaps);
   fn("telemetryQuery", TelemetryQuery);
   fn("pinThread", PinThread);
@@ -66,6 +68,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("lockHeld", LockHeld);
   fn("socketAnswers", SocketAnswers);
   exports.Set("PcapFileWriter", PcapFileWriter::Define(env));
+  exports.Set("PcapngFileWriter", PcapngFileWriter::Define(env));
   return exports;
 }
 

@@ -12,10 +12,17 @@
 #include <time.h>
 
 #include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <stddef.h>
+#include <unistd.h>
 
 #include "capture_ring.h"
 #include "errors.h"
 #include "pcap_writer.h"
+#include "pcapng_writer.h"
+#include "pdump.h"
 
 namespace burstcap {
 
@@ -60,7 +67,11 @@ enum Slot : size_t {
   kOverQuota = 7,  // copies freed unwritten because -c was reached
   kQueued = 8,     // ring fill seen at the last poll
   kPolling = 9,    // 1 once the output is open and the loop runs: callbacks may start
-  kSlotCount = 10,
+  // 10 and 11 are the worker's JS (thread id, CPU).
+  kFilesClosed = 12,  // files this ring finished (rotation)
+  kFileBytes = 13,    // size of the file being written
+  kFilesFull = 14,    // 1 once -a files: is reached: the main thread stops the capture
+  kSlotCount = 15,
 };
 enum Control : int64_t { kRun = 0, kFinish = 1, kAbort = 2 };
 
@@ -131,8 +142,8 @@ bool Unwrap(const rte_mbuf* m, Clock& clock, Packet* out) {
   return true;
 }
 
-void WritePacket(PcapWriter& w, const rte_mbuf* m, const Packet& p) {
-  if (!w.Begin(p.ts_ns, p.caplen, p.origlen)) return;
+template <typename Writer>
+void AppendPacket(Writer& w, const rte_mbuf* m, const Packet& p) {
   uint32_t left = p.caplen;
   uint32_t offset = sizeof(EnhancedPacketBlock);
   for (const rte_mbuf* seg = m; seg != nullptr && left > 0; seg = seg->next) {
@@ -147,6 +158,204 @@ void WritePacket(PcapWriter& w, const rte_mbuf* m, const Packet& p) {
     offset = 0;
   }
 }
+
+// The record's size in the file: what a file size limit adds up.
+constexpr size_t kPcapngRecordOverhead = kEpbHeader + kEpbTail + 3;
+
+// Files closed by each ring's loop, until the main thread collects them
+// (drainClosedFiles): it runs --post-rotate on each, off the worker.
+std::mutex closed_mutex;
+std::map<uint32_t, std::vector<std::string>> closed_files;
+
+void ReportClosed(uint32_t ring_id, const std::string& path) {
+  std::lock_guard<std::mutex> lock(closed_mutex);
+  closed_files[ring_id].push_back(path);
+}
+
+// Rotation as dumpcap spells it (-b): any limit that is set ends a file.
+struct Rotation {
+  uint64_t file_bytes = 0;
+  uint64_t packets = 0;
+  uint64_t duration_ns = 0;
+  uint64_t interval_ns = 0;
+  uint64_t start_ns = 0;  // the capture's start: every output's duration boundaries count from it
+  uint32_t ring = 0;      // -b files: keep only the newest this many files
+  uint32_t max_files = 0;  // -a files: write no more than this many
+  bool on() const { return file_bytes != 0 || packets != 0 || duration_ns != 0 || interval_ns != 0; }
+};
+
+// <dir>/<stem>_<nnnnn>_<YYYYmmddHHMMSS>.<ext>, dumpcap's names: they sort
+// in capture order (the number first, then the local time it was opened).
+std::string RotatedName(const std::string& base, uint32_t seq, uint64_t wall_ns) {
+  size_t slash = base.rfind('/');
+  size_t dot = base.rfind('.');
+  bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  std::string stem = has_ext ? base.substr(0, dot) : base;
+  std::string ext = has_ext ? base.substr(dot) : "";
+  time_t secs = static_cast<time_t>(wall_ns / 1000000000ull);
+  struct tm tm;
+  localtime_r(&secs, &tm);
+  char stamp[64];
+  snprintf(stamp, sizeof(stamp), "_%05u_%04d%02d%02d%02d%02d%02d", seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return stem + stamp + ext;
+}
+
+// The file side of one ring: pcap or pcapng, one file or a rotating set.
+class Output {
+ public:
+  bool pcapng = false;
+  PcapWriter pcap;
+  PcapngWriter ng;
+  PcapngSection section;
+  std::vector<PcapngInterface> interfaces;
+  uint32_t interface_id = 0, flags = 0, queue = 0;
+  uint32_t snaplen = kPcapSnaplen;
+  mode_t mode = kPrivateFileMode;
+  bool exclusive = false;
+  std::string base;
+  Rotation rot;
+  uint32_t ring_id = 0;
+  std::atomic<int64_t>* slots = nullptr;
+  // The primary's counters of this ring's queue, for the statistics block.
+  const uint64_t* counters = nullptr;
+
+  // Totals of the files already closed, for the worker's result.
+  uint64_t closed_records = 0, closed_bytes = 0;
+  uint32_t files = 0;  // files opened so far
+  std::vector<std::pair<std::string, uint64_t>> done;  // (path, records)
+
+  int error() const { return pcapng ? ng.error() : pcap.error(); }
+  std::string OpenFailure() const { return pcapng ? ng.OpenFailure() : pcap.OpenFailure(); }
+  const std::string& path() const { return pcapng ? ng.path() : pcap.path(); }
+  bool has_unflushed() const { return pcapng ? ng.has_unflushed() : pcap.has_unflushed(); }
+  uint64_t size() const { return pcapng ? ng.size() : pcap.size(); }
+  uint64_t records() const { return closed_records + (open_ ? (pcapng ? ng.records() : pcap.records()) : 0); }
+  uint64_t packet_bytes() const { return closed_bytes + (open_ ? (pcapng ? ng.packet_bytes() : pcap.packet_bytes()) : 0); }
+  void Flush() { pcapng ? ng.Flush() : pcap.Flush(); }
+  void SetCancel(const std::atomic<int64_t>* slot, int64_t value) {
+    pcap.SetCancel(slot, value);
+    ng.SetCancel(slot, value);
+  }
+
+  bool Open(uint64_t wall_ns) {
+    uint32_t seq = ++files;
+    std::string path = rot.on() ? RotatedName(base, seq, wall_ns) : base;
+    start_ns_ = wall_ns;
+    in_file_ = 0;
+    next_boundary_ = NextBoundary(wall_ns);
+    bool ok = pcapng ? ng.Open(path, section, interfaces, mode, exclusive) : pcap.Open(path, snaplen, mode, exclusive);
+    if (!ok) return false;
+    open_ = true;
+    if (rot.on()) {
+      kept_.push_back(path);
+      // The ring buffer: the oldest file goes once a newer one is open.
+      while (rot.ring != 0 && kept_.size() > rot.ring) {
+        unlink(kept_.front().c_str());
+        kept_.pop_front();
+      }
+    }
+    slots[kFileBytes].store(static_cast<int64_t>(size()), std::memory_order_relaxed);
+    return true;
+  }
+
+  // True when the record about to be written must start a new file.
+  bool MustRotate(uint64_t ts_ns, uint32_t caplen) const {
+    if (!rot.on() || in_file_ == 0) return false;
+    if (rot.packets != 0 && in_file_ >= rot.packets) return true;
+    if (rot.file_bytes != 0) {
+      uint64_t record = caplen + (pcapng ? kPcapngRecordOverhead : kPcapRecordHeader);
+      // The statistics block that closes a pcapng file counts too: the limit
+      // is the whole file's. Its size does not depend on the counters.
+      static const uint64_t kStatsBlockBytes = PcapngStatsBlock(PcapngStats{}).size();
+      uint64_t trailer = pcapng && counters != nullptr ? kStatsBlockBytes : 0;
+      if (size() + record + trailer > rot.file_bytes) return true;
+    }
+    return next_boundary_ != 0 && ts_ns >= next_boundary_;
+  }
+
+  // An idle output still ends its file at a time boundary.
+  bool TimeIsUp(uint64_t wall_ns) const { return rot.on() && next_boundary_ != 0 && wall_ns >= next_boundary_; }
+
+  // -a files: the last file allowed stays open and takes the packets that
+  // arrive until the main thread, told through kFilesFull, stops the
+  // capture (within its 100 ms poll): none is dropped for it.
+  bool Full() const { return rot.max_files != 0 && files >= rot.max_files; }
+
+  // Ends the file: statistics block (pcapng), close, report it closed.
+  bool Close(uint64_t wall_ns) {
+    if (!open_) return error() == 0;
+    if (pcapng && counters != nullptr) {
+      uint64_t now[4];
+      for (int i = 0; i < 4; i++) now[i] = __atomic_load_n(&counters[i], __ATOMIC_RELAXED);
+      PcapngStats st;
+      st.interface_id = interface_id;
+      st.start_ns = start_ns_;
+      st.end_ns = wall_ns;
+      st.ifdrop = now[2] + now[3];
+      st.filteraccept = now[0] + st.ifdrop;
+      st.ifrecv = st.filteraccept + now[1];
+      ng.WriteStats(st);
+    }
+    bool ok = pcapng ? ng.Close() : pcap.Close();
+    uint64_t recs = pcapng ? ng.records() : pcap.records();
+    closed_records += recs;
+    closed_bytes += pcapng ? ng.packet_bytes() : pcap.packet_bytes();
+    open_ = false;
+    done.emplace_back(path(), recs);
+    if (rot.on()) {
+      ReportClosed(ring_id, path());
+      slots[kFilesClosed].store(static_cast<int64_t>(done.size()), std::memory_order_relaxed);
+    }
+    return ok;
+  }
+
+  // Called when a limit is reached: the next file, or the stop signal.
+  bool Rotate(uint64_t wall_ns) {
+    if (Full()) {
+      slots[kFilesFull].store(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (!Close(wall_ns)) return false;
+    return Open(wall_ns);
+  }
+
+  // One record, whole: the rotation check happens before it, never inside it.
+  void Write(const rte_mbuf* m, const Packet& p) {
+    if (pcapng) {
+      if (!ng.Begin(interface_id, p.ts_ns, p.caplen, p.origlen, flags, queue)) return;
+      AppendPacket(ng, m, p);
+      ng.End();
+    } else {
+      if (!pcap.Begin(p.ts_ns, p.caplen, p.origlen)) return;
+      AppendPacket(pcap, m, p);
+    }
+    in_file_++;
+  }
+
+  void Publish() { slots[kFileBytes].store(static_cast<int64_t>(size()), std::memory_order_relaxed); }
+
+ private:
+  uint64_t NextBoundary(uint64_t wall_ns) const {
+    uint64_t next = 0;
+    if (rot.duration_ns != 0) {
+      // Counted from the capture's start, so every output switches together.
+      uint64_t start = rot.start_ns != 0 && rot.start_ns <= wall_ns ? rot.start_ns : wall_ns;
+      next = start + ((wall_ns - start) / rot.duration_ns + 1) * rot.duration_ns;
+    }
+    if (rot.interval_ns != 0) {
+      // Wall-clock aligned: every multiple of the interval since the epoch.
+      uint64_t at = (wall_ns / rot.interval_ns + 1) * rot.interval_ns;
+      if (next == 0 || at < next) next = at;
+    }
+    return next;
+  }
+
+  bool open_ = false;
+  uint64_t start_ns_ = 0;
+  uint64_t in_file_ = 0;
+  uint64_t next_boundary_ = 0;
+  std::deque<std::string> kept_;
+};
 
 // Turns the copy back into the plain frame for a net_pcap vdev: drop the
 // block header and the trailing options (all appended to the last segment).
@@ -200,7 +409,28 @@ struct DrainingMark {
 
 }  // namespace
 
-// drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock: {tsc,ns,hz} }, control: BigInt64Array, shared: BigInt64Array)
+// drainClosedFiles(ringId): the files ring ringId's loop closed since the
+// last call, oldest first.
+Napi::Value DrainClosedFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = ArgU32(info, 0, "ringId");
+  std::vector<std::string> list;
+  {
+    std::lock_guard<std::mutex> lock(closed_mutex);
+    auto it = closed_files.find(id);
+    if (it != closed_files.end()) {
+      list.swap(it->second);
+      closed_files.erase(it);
+    }
+  }
+  Napi::Array out = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), list[i]);
+  return out;
+}
+
+// drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock: {tsc,ns,hz},
+//                 pcapng?: { section, interfaces, interfaceId, flags, queue, stats?: {port, queue, direction} },
+//                 rotate?: { fileBytes, packets, durationNs, intervalNs, startNs, files, maxFiles } (bigints) }, control, shared)
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0, "ringId");
@@ -226,16 +456,49 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   clock.offset = &shared[kClockOffset];
   bool to_vdev = opts.Get("vdevPort").IsNumber();
   uint16_t vdev_port = to_vdev ? static_cast<uint16_t>(opts.Get("vdevPort").As<Napi::Number>().Uint32Value()) : 0;
-  PcapWriter writer;
+  Output writer;
+  writer.ring_id = id;
+  writer.slots = slots;
   writer.SetCancel(&slots[kControl], kAbort);
   std::string path;
   if (!to_vdev) {
     if (!opts.Get("path").IsString()) throw Napi::TypeError::New(env, "options.path or options.vdevPort is required");
     path = opts.Get("path").As<Napi::String>().Utf8Value();
     uint32_t snaplen = opts.Get("snaplen").IsNumber() ? opts.Get("snaplen").As<Napi::Number>().Uint32Value() : 0;
+    writer.base = path;
+    writer.snaplen = snaplen == 0 ? kPcapSnaplen : snaplen;
+    writer.mode = FileModeOption(opts);
     // A part of a merged output is a temporary file: it must be new.
-    bool exclusive = opts.Get("exclusive").ToBoolean().Value();
-    if (!writer.Open(path, snaplen == 0 ? kPcapSnaplen : snaplen, FileModeOption(opts), exclusive)) {
+    writer.exclusive = opts.Get("exclusive").ToBoolean().Value();
+    if (opts.Get("pcapng").IsObject()) {
+      Napi::Object ng = opts.Get("pcapng").As<Napi::Object>();
+      writer.pcapng = true;
+      writer.section = SectionOption(ng.Get("section"));
+      writer.interfaces = InterfacesOption(ng.Get("interfaces"));
+      writer.interface_id = ng.Get("interfaceId").IsNumber() ? ng.Get("interfaceId").As<Napi::Number>().Uint32Value() : 0;
+      writer.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
+      writer.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
+      // The counters this ring's statistics block reports. DPDK 22.11
+      // zeroes them when the callback is enabled: read before the enable,
+      // a second capture's counters were off by the first one's (179 for
+      // 4053 packets), so they are taken as they are, like the summary's.
+      if (ng.Get("stats").IsObject()) {
+        Napi::Object st = ng.Get("stats").As<Napi::Object>();
+        writer.counters = QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()), st.Get("queue").ToNumber().Uint32Value(),
+                                        st.Get("direction").ToNumber().Uint32Value());
+      }
+    }
+    if (opts.Get("rotate").IsObject()) {
+      Napi::Object r = opts.Get("rotate").As<Napi::Object>();
+      writer.rot.file_bytes = BigIntProp(r, "fileBytes");
+      writer.rot.packets = BigIntProp(r, "packets");
+      writer.rot.duration_ns = BigIntProp(r, "durationNs");
+      writer.rot.interval_ns = BigIntProp(r, "intervalNs");
+      writer.rot.start_ns = BigIntProp(r, "startNs");
+      writer.rot.ring = static_cast<uint32_t>(BigIntProp(r, "files"));
+      writer.rot.max_files = static_cast<uint32_t>(BigIntProp(r, "maxFiles"));
+    }
+    if (!writer.Open(WallNs())) {
       if (writer.error() == ECANCELED) {
         Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading", writer.error());
       }
@@ -266,6 +529,10 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
         writer.Flush();
         last_flush = NowNs();
       }
+      if (!to_vdev && (empty_polls & (kSpinPolls - 1)) == 0) {
+        uint64_t wall = WallNs();
+        if (writer.TimeIsUp(wall)) writer.Rotate(wall);
+      }
       if (++empty_polls < kSpinPolls) {
         rte_pause();
       } else {
@@ -294,7 +561,9 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
           continue;
         }
       } else {
-        WritePacket(writer, pkts[i], p);
+        // Between two records: a new file starts whole, the old one ends whole.
+        if (writer.MustRotate(p.ts_ns, p.caplen) && !writer.Rotate(WallNs())) break;
+        writer.Write(pkts[i], p);
       }
       packets++;
       bytes += p.caplen;
@@ -323,10 +592,11 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     slots[kBursts].store(bursts, std::memory_order_relaxed);
     slots[kMalformed].store(malformed, std::memory_order_relaxed);
     slots[kOverQuota].store(over_quota, std::memory_order_relaxed);
+    if (!to_vdev) writer.Publish();
     if (writer.error() != 0) break;
   }
 
-  if (!to_vdev) writer.Close();
+  if (!to_vdev) writer.Close(WallNs());
   // Report what the file really holds: a failed flush cuts back to the last
   // whole record on disk.
   if (!to_vdev) {
@@ -341,9 +611,17 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   if (writer.error() != 0) {
     int err = writer.error();
     slots[kErrno].store(err, std::memory_order_relaxed);
-    Throw(env, "WRITE_FAILED", "writing " + path + " failed: " + strerror(err), err);
+    Throw(env, "WRITE_FAILED", "writing " + writer.path() + " failed: " + strerror(err), err);
   }
   Napi::Object out = Napi::Object::New(env);
+  Napi::Array files = Napi::Array::New(env, writer.done.size());
+  for (size_t i = 0; i < writer.done.size(); i++) {
+    Napi::Object f = Napi::Object::New(env);
+    f.Set("file", writer.done[i].first);
+    f.Set("packets", Napi::Number::New(env, static_cast<double>(writer.done[i].second)));
+    files.Set(static_cast<uint32_t>(i), f);
+  }
+  out.Set("files", files);
   out.Set("packets", Napi::Number::New(env, static_cast<double>(packets)));
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
   out.Set("wireBytes", Napi::Number::New(env, static_cast<double>(wire)));

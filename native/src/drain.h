@@ -5,4 +5,6 @@ namespace burstcap {
 // drain(ringId, options, control: BigInt64Array, shared: BigInt64Array), both over SharedArrayBuffers
 // Runs on a worker thread until told to stop; see drain.cc.
 Napi::Value Drain(const Napi::CallbackInfo& info);
+// drainClosedFiles(ringId) -> string[]: files that ring closed since the last call.
+Napi::Value DrainClosedFiles(const Napi::CallbackInfo& info);
 }  // namespace burstcap

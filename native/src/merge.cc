@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "pcap_writer.h"
+#include "pcapng_writer.h"
 
 namespace burstcap {
 
@@ -144,10 +145,47 @@ class PcapReader {
   std::vector<uint8_t> data_;
 };
 
+// A pcapng merge: what each input is (its interface, direction, queue) and
+// the statistics blocks that end the file. The parts stay pcap: see README
+// "pcapng and merged outputs".
+struct PcapngMerge {
+  bool on = false;
+  PcapngSection section;
+  std::vector<PcapngInterface> interfaces;
+  struct Input {
+    uint32_t interface_id = 0, flags = 0, queue = 0;
+  };
+  std::vector<Input> inputs;
+  std::vector<PcapngStats> stats;
+};
+
+// The merged file's writer: pcap or pcapng, one record call for both.
+struct MergeOutput {
+  bool ng = false;
+  PcapWriter pcap;
+  PcapngWriter png;
+  bool Write(const PcapngMerge::Input& in, uint64_t ts, uint32_t caplen, uint32_t origlen, const uint8_t* data) {
+    if (ng) {
+      if (png.Begin(in.interface_id, ts, caplen, origlen, in.flags, in.queue)) {
+        png.Append(data, caplen);
+        png.End();
+      }
+      return png.error() == 0;
+    }
+    if (pcap.Begin(ts, caplen, origlen)) pcap.Append(data, caplen);
+    return pcap.error() == 0;
+  }
+  int error() const { return ng ? png.error() : pcap.error(); }
+  bool Sync() { return ng ? png.Sync() : pcap.Sync(); }
+  bool Close() { return ng ? png.Close() : pcap.Close(); }
+  uint64_t records() const { return ng ? png.records() : pcap.records(); }
+  std::string OpenFailure() const { return ng ? png.OpenFailure() : pcap.OpenFailure(); }
+};
+
 class MergeWorker : public Napi::AsyncWorker {
  public:
-  MergeWorker(Napi::Env env, std::vector<std::string> inputs, std::string output, mode_t mode)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), inputs_(std::move(inputs)), output_(std::move(output)), mode_(mode) {}
+  MergeWorker(Napi::Env env, std::vector<std::string> inputs, std::string output, mode_t mode, PcapngMerge ng)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), inputs_(std::move(inputs)), output_(std::move(output)), mode_(mode), ng_(std::move(ng)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -165,8 +203,14 @@ class MergeWorker : public Napi::AsyncWorker {
     // The merged file may hold the longest record any input may hold.
     uint32_t snaplen = 0;
     for (const auto& r : readers) snaplen = std::max(snaplen, r->snaplen());
-    PcapWriter writer;
-    if (!writer.Open(output_, snaplen, mode_)) {
+    MergeOutput writer;
+    writer.ng = ng_.on;
+    ng_.inputs.resize(readers.size());
+    for (PcapngMerge::Input& in : ng_.inputs) {
+      if (in.interface_id >= ng_.interfaces.size()) in.interface_id = 0;
+    }
+    bool opened = writer.ng ? writer.png.Open(output_, ng_.section, ng_.interfaces, mode_) : writer.pcap.Open(output_, snaplen, mode_);
+    if (!opened) {
       code_ = "OUTPUT_OPEN_FAILED";
       errno_ = writer.error();
       SetError(writer.OpenFailure());
@@ -185,9 +229,11 @@ class MergeWorker : public Napi::AsyncWorker {
       size_t i = heap.top().second;
       heap.pop();
       PcapReader& r = *readers[i];
-      if (writer.Begin(r.ts_ns(), r.caplen(), r.origlen())) writer.Append(r.data(), r.caplen());
-      if (writer.error() != 0) break;
+      if (!writer.Write(ng_.inputs[i], r.ts_ns(), r.caplen(), r.origlen(), r.data())) break;
       advance(i);
+    }
+    if (writer.ng && damaged == nullptr) {
+      for (const PcapngStats& st : ng_.stats) writer.png.WriteStats(st);
     }
     // The parts are deleted after a merge that succeeds: only once every
     // record is on disk, counted, in the closed file.
@@ -233,6 +279,7 @@ class MergeWorker : public Napi::AsyncWorker {
   std::vector<std::string> inputs_;
   std::string output_;
   mode_t mode_;
+  PcapngMerge ng_;
   std::string code_ = "MERGE_FAILED";
   int errno_ = 0;
   uint64_t packets_ = 0;
@@ -248,7 +295,33 @@ Napi::Value MergePcaps(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) inputs.push_back(arr.Get(i).ToString().Utf8Value());
   std::string output = ArgString(info, 1, "output");
   mode_t mode = info.Length() > 2 && info[2].IsObject() ? FileModeOption(info[2].As<Napi::Object>()) : kPrivateFileMode;
-  auto* worker = new MergeWorker(env, std::move(inputs), std::move(output), mode);
+  PcapngMerge ng;
+  if (info.Length() > 2 && info[2].IsObject() && info[2].As<Napi::Object>().Get("pcapng").IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>().Get("pcapng").As<Napi::Object>();
+    ng.on = true;
+    ng.section = SectionOption(o.Get("section"));
+    ng.interfaces = InterfacesOption(o.Get("interfaces"));
+    if (o.Get("inputs").IsArray()) {
+      Napi::Array a = o.Get("inputs").As<Napi::Array>();
+      for (uint32_t k = 0; k < a.Length(); k++) {
+        PcapngMerge::Input in;
+        if (a.Get(k).IsObject()) {
+          Napi::Object e = a.Get(k).As<Napi::Object>();
+          in.interface_id = e.Get("interfaceId").ToNumber().Uint32Value();
+          in.flags = e.Get("flags").ToNumber().Uint32Value();
+          in.queue = e.Get("queue").ToNumber().Uint32Value();
+        }
+        ng.inputs.push_back(in);
+      }
+    }
+    if (o.Get("stats").IsArray()) {
+      Napi::Array a = o.Get("stats").As<Napi::Array>();
+      for (uint32_t k = 0; k < a.Length(); k++) {
+        if (a.Get(k).IsObject()) ng.stats.push_back(StatsOption(a.Get(k).As<Napi::Object>()));
+      }
+    }
+  }
+  auto* worker = new MergeWorker(env, std::move(inputs), std::move(output), mode, std::move(ng));
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;

@@ -58,15 +58,25 @@ void PcapWriter::Fail(int err) {
   }
   used_ = 0;
   buffered_records_ = 0;
-}
-
-uint64_t PcapWriter::packet_bytes() const {
-  uint64_t headers = sizeof(PcapFileHeader) + durable_records_ * sizeof(PcapRecordHeader);
-  return durable_ > headers ? durable_ - headers : 0;
+  buffered_packet_bytes_ = 0;
+  big_.clear();
+  big_expected_ = 0;
 }
 
 bool PcapWriter::Open(const std::string& path, uint32_t snaplen, mode_t mode, bool exclusive) {
+  PcapFileHeader h = {kPcapMagicNanos, kPcapVersionMajor, kPcapVersionMinor, 0, 0, snaplen, kLinktypeEthernet};
+  return OpenWith(path, &h, sizeof(h), mode, exclusive);
+}
+
+bool PcapWriter::OpenWith(const std::string& path, const void* header, size_t header_len, mode_t mode, bool exclusive) {
+  if (fd_ >= 0) Close();
   path_ = path;
+  durable_ = 0;
+  durable_records_ = 0;
+  durable_packet_bytes_ = 0;
+  used_ = 0;
+  buffered_records_ = 0;
+  buffered_packet_bytes_ = 0;
   mode_ = mode;
   if (buf_ == nullptr) return false;  // error_ holds the mmap failure
   struct stat fifo;
@@ -95,12 +105,11 @@ bool PcapWriter::Open(const std::string& path, uint32_t snaplen, mode_t mode, bo
     fd_ = -1;
     return false;
   }
-  PcapFileHeader h = {kPcapMagicNanos, kPcapVersionMajor, kPcapVersionMinor, 0, 0, snaplen, kLinktypeEthernet};
-  if (!WriteAll(reinterpret_cast<const uint8_t*>(&h), sizeof(h))) {
+  if (!WriteAll(static_cast<const uint8_t*>(header), header_len)) {
     Fail(errno);
     return false;
   }
-  durable_ = sizeof(h);
+  durable_ = header_len;
   return true;
 }
 
@@ -155,8 +164,26 @@ bool PcapWriter::Flush() {
   }
   durable_ += used_;
   durable_records_ += buffered_records_;
+  durable_packet_bytes_ += buffered_packet_bytes_;
   buffered_records_ = 0;
+  buffered_packet_bytes_ = 0;
   used_ = 0;
+  return true;
+}
+
+bool PcapWriter::WriteBlock(const void* data, size_t len) {
+  if (error_ != 0 || fd_ < 0) return false;
+  if (used_ + len > capacity_ && !Flush()) return false;
+  if (len > capacity_) {
+    if (!WriteAll(static_cast<const uint8_t*>(data), len)) {
+      Fail(errno);
+      return false;
+    }
+    durable_ += len;
+    return true;
+  }
+  memcpy(buf_ + used_, data, len);
+  used_ += len;
   return true;
 }
 

@@ -46,11 +46,21 @@ class PcapWriter {
   // exclusive creates a new file only (O_EXCL|O_NOFOLLOW): for temporary
   // files, which must never reuse or follow whatever is at their path.
   bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen, mode_t mode = kPrivateFileMode, bool exclusive = false);
+  // The same with the file's own header given whole: how the pcapng writer
+  // (pcapng_writer.h) reuses this file handling with its section header.
+  // A closed writer may be opened again (rotation): counts start over.
+  bool OpenWith(const std::string& path, const void* header, size_t header_len, mode_t mode, bool exclusive);
   // Waits until the written data is on disk (fdatasync).
   bool Sync();
   // A record in pieces: Begin with its lengths, Append exactly caplen bytes.
   bool Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen);
   void Append(const void* data, size_t len);
+  // Any record format: `head` now, then Append until `total` bytes, of
+  // which `caplen` are packet bytes. A record is counted once it is whole.
+  bool BeginRecord(const void* head, size_t head_len, size_t total, uint32_t caplen);
+  // A block that is not a packet (pcapng statistics): buffered whole, never
+  // counted as a record, cut away with the rest on a failed write.
+  bool WriteBlock(const void* data, size_t len);
   bool Flush();
   bool Close();
 
@@ -70,8 +80,10 @@ class PcapWriter {
   bool has_unflushed() const { return used_ > 0; }
   // Records on disk: a failed flush loses the ones still buffered.
   uint64_t records() const { return durable_records_; }
-  // Packet bytes of those records (file size less the headers).
-  uint64_t packet_bytes() const;
+  // Packet bytes of those records.
+  uint64_t packet_bytes() const { return durable_packet_bytes_; }
+  // Bytes in the file once the buffer is written: what a size limit compares.
+  uint64_t size() const { return durable_ + used_ + big_.size(); }
 
  private:
   bool WriteAll(const uint8_t* data, size_t len);
@@ -95,28 +107,37 @@ class PcapWriter {
   uint64_t durable_ = 0;  // bytes on disk that end on a record boundary
   uint64_t buffered_records_ = 0;
   uint64_t durable_records_ = 0;
+  uint64_t buffered_packet_bytes_ = 0;
+  uint64_t durable_packet_bytes_ = 0;
   // A record larger than the buffer bypasses it.
   std::vector<uint8_t> big_;
   size_t big_expected_ = 0;
+  uint32_t big_caplen_ = 0;
 };
 
 // Begin and Append run once per packet in the drain loop: defined here so
 // they inline into it.
 inline bool PcapWriter::Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
-  if (error_ != 0 || fd_ < 0) return false;
   PcapRecordHeader h = {static_cast<uint32_t>(ts_ns / 1000000000ull), static_cast<uint32_t>(ts_ns % 1000000000ull), caplen, origlen};
-  size_t need = sizeof(h) + caplen;
-  if (need > capacity_) {
+  return BeginRecord(&h, sizeof(h), sizeof(h) + caplen, caplen);
+}
+
+inline bool PcapWriter::BeginRecord(const void* head, size_t head_len, size_t total, uint32_t caplen) {
+  if (error_ != 0 || fd_ < 0) return false;
+  if (total > capacity_) {
     if (!Flush()) return false;
-    big_.assign(reinterpret_cast<const uint8_t*>(&h), reinterpret_cast<const uint8_t*>(&h) + sizeof(h));
-    big_.reserve(need);
-    big_expected_ = need;
+    const uint8_t* h = static_cast<const uint8_t*>(head);
+    big_.assign(h, h + head_len);
+    big_.reserve(total);
+    big_expected_ = total;
+    big_caplen_ = caplen;
     return true;
   }
-  if (used_ + need > capacity_ && !Flush()) return false;
-  memcpy(buf_ + used_, &h, sizeof(h));
-  used_ += sizeof(h);
+  if (used_ + total > capacity_ && !Flush()) return false;
+  memcpy(buf_ + used_, head, head_len);
+  used_ += head_len;
   buffered_records_++;
+  buffered_packet_bytes_ += caplen;
   return true;
 }
 
@@ -130,6 +151,7 @@ inline void PcapWriter::Append(const void* data, size_t len) {
       if (WriteAll(big_.data(), big_.size())) {
         durable_ += big_.size();
         durable_records_++;
+        durable_packet_bytes_ += big_caplen_;
       } else {
         Fail(errno);
       }

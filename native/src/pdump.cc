@@ -375,3 +375,17 @@ Napi::Value PdumpQueueStats(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace burstcap
+
+namespace burstcap {
+
+const uint64_t* QueueCounters(uint16_t port, uint32_t queue, uint32_t direction) {
+  if (port >= RTE_MAX_ETHPORTS || queue >= RTE_MAX_QUEUES_PER_PORT) return nullptr;
+  const rte_memzone* mz = rte_memzone_lookup(kPdumpStatsZone);
+  if (mz == nullptr || mz->len < sizeof(PdumpStatsZone)) return nullptr;
+  const auto* zone = static_cast<const PdumpStatsZone*>(mz->addr);
+  const struct rte_pdump_stats& s = direction == RTE_PDUMP_FLAG_RX ? zone->rx[port][queue] : zone->tx[port][queue];
+  static_assert(offsetof(struct rte_pdump_stats, ringfull) == 3 * sizeof(uint64_t), "accepted, filtered, nombuf, ringfull in a row");
+  return reinterpret_cast<const uint64_t*>(&s);
+}
+
+}  // namespace burstcap

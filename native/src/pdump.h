@@ -15,4 +15,9 @@ int EmergencyDisable();
 // True while a disable request waits for the primary: EAL must not be torn
 // down under it.
 bool PdumpRequestsInFlight();
+// The primary's counters of one queue and direction (1 rx, 2 tx) in its
+// shared memory: accepted, filtered, nombuf, ringfull, read with relaxed
+// atomic loads. nullptr when the primary has no pdump statistics. Any
+// thread may call it (the drain loop does, for pcapng statistics blocks).
+const uint64_t* QueueCounters(uint16_t port, uint32_t queue, uint32_t direction);
 }  // namespace burstcap

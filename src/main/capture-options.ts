@@ -4,10 +4,11 @@
  * 'usage', exit status 2) whichever way it came in. Everything here is
  * checked before EAL is initialised or anything in the primary changes.
  */
-import { parseCount, parseCpuList, parseDuration, parseSnaplen } from './cpu-list';
+import { parseCount, parseCpuList, parseSnaplen } from './cpu-list';
 import { usageError } from './errors';
 import { native } from './native';
-import type { WriterKind } from './plan';
+import type { OutputFormat, WriterKind } from './plan';
+import { parseAutostops, parseRotation, type RotationSpec } from './rotation';
 import { parseTuple, type PdumpTuple } from './tuple';
 
 export const DEFAULT_FILE_PREFIX = 'rte';
@@ -24,8 +25,18 @@ export interface CaptureInput {
   pdump: readonly string[];
   /** Stop after this many packets in total, across all outputs. */
   count?: number | string | undefined;
-  /** Stop after this many seconds (a string also takes '500ms', '2m', 'duration:10'). */
-  duration?: number | string | undefined;
+  /**
+   * Stop after this many seconds (a string also takes '500ms', '2m',
+   * 'duration:10'), or on dumpcap's conditions: a list such as
+   * ['duration:60', 'filesize:100000', 'files:10', 'packets:1000000'].
+   */
+  duration?: number | string | readonly string[] | undefined;
+  /** Rotation, as dumpcap's -b: ['filesize:<kB>', 'duration:<s>', 'interval:<s>', 'packets:<n>', 'files:<n>']. */
+  rotate?: readonly string[] | undefined;
+  /** A command run with each file a rotation closed (tcpdump's -z). */
+  postRotate?: string | undefined;
+  /** 'pcap' (the default) or 'pcapng' for every output; a .pcapng path is pcapng anyway. */
+  format?: string | undefined;
   /** pcap-filter(7) expression; the primary copies only the matching packets. */
   filter?: string | undefined;
   /** Bytes to keep of each packet; 0 or undefined keeps whole packets. */
@@ -49,6 +60,13 @@ export interface CaptureRequest {
   writer: WriterKind;
   count?: number | undefined;
   durationS?: number | undefined;
+  format?: OutputFormat | undefined;
+  rotation?: RotationSpec | undefined;
+  /** -a filesize: stop once an output file reaches this many bytes. */
+  stopFileBytes?: number | undefined;
+  /** -a files: stop once this many files were written per output. */
+  stopFiles?: number | undefined;
+  postRotate?: string | undefined;
   snaplen?: number | undefined;
   filter?: string | undefined;
   groupRead?: boolean | undefined;
@@ -63,6 +81,9 @@ export interface OptionNames {
   pdump: string;
   count: string;
   duration: string;
+  rotate: string;
+  postRotate: string;
+  format: string;
   filter: string;
   snaplen: string;
   cpus: string;
@@ -77,6 +98,9 @@ export const CLI_OPTION_NAMES: OptionNames = {
   pdump: '--pdump',
   count: '-c/--count',
   duration: '-a/--duration',
+  rotate: '-b/--ring-buffer',
+  postRotate: '--post-rotate',
+  format: '--format',
   filter: '-f/--filter',
   snaplen: '-s/--snaplen',
   cpus: '--cpus',
@@ -91,6 +115,9 @@ export const LIBRARY_OPTION_NAMES: OptionNames = {
   pdump: 'pdump',
   count: 'count',
   duration: 'duration',
+  rotate: 'rotate',
+  postRotate: 'postRotate',
+  format: 'format',
   filter: 'filter',
   snaplen: 'snaplen',
   cpus: 'cpus',
@@ -105,9 +132,16 @@ export function parseWriter(value: string, optionName = '--writer'): WriterKind 
   return value;
 }
 
-/** dumpcap writes "-a duration:10"; plain seconds and 500ms / 2m work too. */
-export function parseAutostop(value: string, optionName = '-a/--duration'): number {
-  return parseDuration(value.startsWith('duration:') ? value.slice('duration:'.length) : value, optionName);
+export function parseFormat(value: string, optionName = '--format'): OutputFormat {
+  if (value !== 'pcap' && value !== 'pcapng') throw usageError('BAD_FORMAT', `${optionName} ${value}: choose pcap or pcapng`);
+  return value;
+}
+
+/** -a as a list of conditions; a lone number or string is one of them. */
+function autostopList(value: unknown, name: string): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return stringList(value, name) ?? [];
+  return [text(value, name)];
 }
 
 /** A syntax error is a usage error, found without EAL, before anything touches the primary. */
@@ -174,12 +208,28 @@ export function validateCapture(input: CaptureInput, names: OptionNames): Captur
   }
   const prefix = stringOption(input.filePrefix, names.filePrefix) ?? DEFAULT_FILE_PREFIX;
   const filter = stringOption(input.filter, names.filter);
+  const stops = parseAutostops(autostopList(input.duration, names.duration));
+  const rotation = parseRotation(stringList(input.rotate, names.rotate) ?? []);
+  const postRotate = stringOption(input.postRotate, names.postRotate);
+  if (stops.files !== undefined && rotation === undefined) {
+    throw usageError('FILES_NEED_ROTATION', `${names.duration} files: counts the files of a rotation: add ${names.rotate} filesize:, duration:, interval: or packets:`);
+  }
+  if (postRotate !== undefined && rotation === undefined) {
+    throw usageError('POST_ROTATE_NEEDS_ROTATION', `${names.postRotate} runs on the files a rotation closes: add ${names.rotate} filesize:, duration:, interval: or packets:`);
+  }
+  const count = input.count === undefined ? undefined : parseCount(text(input.count, names.count), names.count);
   return {
     prefix,
     tuples,
     writer: parseWriter(stringOption(input.writer, names.writer) ?? 'native', names.writer),
-    count: input.count === undefined ? undefined : parseCount(text(input.count, names.count), names.count),
-    durationS: input.duration === undefined ? undefined : parseAutostop(text(input.duration, names.duration), names.duration),
+    // -c and -a packets: are the same limit: the smaller wins.
+    count: count === undefined || stops.packets === undefined ? (count ?? stops.packets) : Math.min(count, stops.packets),
+    durationS: stops.durationS,
+    format: parseFormat(stringOption(input.format, names.format) ?? 'pcap', names.format),
+    rotation,
+    stopFileBytes: stops.fileBytes,
+    stopFiles: stops.files,
+    postRotate,
     snaplen: input.snaplen === undefined ? undefined : parseSnaplen(text(input.snaplen, names.snaplen), names.snaplen),
     filter: filter === undefined ? undefined : checkedFilter(filter),
     groupRead: booleanOption(input.groupRead, names.groupRead) ?? false,

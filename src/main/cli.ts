@@ -5,7 +5,8 @@
  * `burstcap: error: <what happened and how to fix it>`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CLI_OPTION_NAMES, DEFAULT_FILE_PREFIX, parseAutostop, validateCapture } from './capture-options';
+import { CLI_OPTION_NAMES, DEFAULT_FILE_PREFIX, validateCapture } from './capture-options';
+import { parseAutostops } from './rotation';
 import { runCaptureCommand } from './commands/capture';
 import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
@@ -15,6 +16,8 @@ import { isBurstcapError, runtimeError } from './errors';
 import { parsePdumpArgv } from './pdump-argv';
 import type { PdumpTuple } from './tuple';
 
+/** The demo's capture window: its 2000 packets are replayed well within it. */
+const DEMO_SECONDS = 3;
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
@@ -34,12 +37,35 @@ handled each packet; tcpdump, tshark and Wireshark read them. They are
 created 0600 (0640 with -g), less what the umask removes; per-queue parts
 wait for their merge in a private .burstcap-XXXXXX directory beside the file.
 
+Formats:
+  a path ending in .pcapng, or --format pcapng for every output, is pcapng:
+  one interface per port (name, driver, MAC, snaplen, the -f filter), every
+  packet with its direction (inbound rx, outbound tx) and queue, and the
+  pdump counters as interface statistics at the end.
+
+Rotation and stop conditions (as dumpcap's -b and -a):
+  -b filesize:<kB>   new file before this size would be passed (kB = 1000 B)
+  -b duration:<s>    new file every <s> seconds from the capture's start
+  -b interval:<s>    new file at every multiple of <s> on the wall clock
+  -b packets:<n>     new file every <n> packets
+  -b files:<n>       ring buffer: keep only the newest <n> files of each output
+  -a duration:<s>  -a filesize:<kB>  -a files:<n>  -a packets:<n>   stop then
+  --post-rotate <command>   run "<command> <file>" for every file a rotation
+                   closed (tcpdump's -z), in the background
+  Rotated files are named <base>_<nnnnn>_<YYYYmmddHHMMSS>.<ext>: they sort in
+  capture order, and each is complete on its own. An output merged from
+  several rings (queue=*, or rx and tx in one file) does not rotate: give
+  each ring its own file (%q, separate rx-dev and tx-dev).
+
 Examples:
   burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
   burstcap capture --file-prefix app1 -a 10 --json - \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcap,tx-dev=/tmp/p0.pcap'
   burstcap capture --pdump 'port=1,queue=*,rx-dev=/tmp/rx-q%q.pcap' -c 100000 -s 128
   burstcap capture -f 'tcp port 443 and host 10.0.0.1' --pdump 'port=0,queue=*,rx-dev=/tmp/tls.pcap'
+  burstcap capture --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcapng,tx-dev=/tmp/p0.pcapng'
+  burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \\
+      --pdump 'port=0,queue=*,rx-dev=/tmp/rx-q%q.pcapng'
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -78,7 +104,10 @@ function buildProgram(): Command {
     .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
-    .option('-a, --duration <seconds>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10)')
+    .option('-a, --duration <condition>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10), or at filesize:<kB>, files:<n>, packets:<n> (repeatable)', collect, [])
+    .option('-b, --ring-buffer <limit>', 'rotate files at filesize:<kB>, duration:<s>, interval:<s> or packets:<n>; files:<n> keeps the newest n (repeatable)', collect, [])
+    .option('--post-rotate <command>', "run '<command> <file>' for each file a rotation closed, as tcpdump's -z")
+    .addOption(new Option('--format <format>', 'pcap or pcapng for every output (a .pcapng path is pcapng anyway)').default('pcap'))
     .option('-f, --filter <expression>', "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches")
     .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
@@ -96,7 +125,10 @@ function buildProgram(): Command {
           filePrefix: o['filePrefix'] as string,
           pdump: o['pdump'] as string[],
           count: o['count'] as string | undefined,
-          duration: o['duration'] as string | undefined,
+          duration: o['duration'] as string[],
+          rotate: o['ringBuffer'] as string[],
+          postRotate: o['postRotate'] as string | undefined,
+          format: o['format'] as string,
           filter: o['filter'] as string | undefined,
           snaplen: o['snaplen'] as string | undefined,
           cpus: o['cpus'] as string | undefined,
@@ -149,10 +181,10 @@ function buildProgram(): Command {
   program
     .command('demo')
     .description('start a dpdk-testpmd primary replaying known packets on 2 queues, capture rx and tx, show the result')
-    .option('-a, --duration <seconds>', 'how long to capture', '3')
+    .option('-a, --duration <seconds>', 'how long to capture', String(DEMO_SECONDS))
     .option('--keep', 'keep the capture files (printed at the end)')
     .action(async (o: Record<string, unknown>) => {
-      process.exitCode = await runDemoCommand({ durationS: parseAutostop(o['duration'] as string), keep: Boolean(o['keep']) });
+      process.exitCode = await runDemoCommand({ durationS: parseAutostops([o['duration'] as string]).durationS ?? DEMO_SECONDS, keep: Boolean(o['keep']) });
     });
 
   program

@@ -30,12 +30,42 @@ export interface MempoolOpsAlignment { localBefore: string[]; primary: string[];
  * mode: permission bits of the file (default 0600), set on an existing file too.
  * exclusive: the file must be new (O_EXCL|O_NOFOLLOW), for temporary parts.
  */
-export interface DrainOptions { path?: string; snaplen?: number; mode?: number; exclusive?: boolean; vdevPort?: number; clock: ClockRef }
+export interface DrainOptions {
+  path?: string; snaplen?: number; mode?: number; exclusive?: boolean; vdevPort?: number; clock: ClockRef;
+  /** Written as pcapng: the file's section and interfaces, and what this ring's packets are. */
+  pcapng?: PcapngRingOptions;
+  rotate?: RotateOptions;
+}
+/** The pcapng section header's options (shb_hardware, shb_os, shb_userappl, a comment). */
+export interface PcapngSection { hardware?: string; os?: string; userappl?: string; comment?: string }
+/** One interface description block: if_name, if_description, if_MACaddr, snaplen, if_filter. */
+export interface PcapngInterface { name: string; description: string; mac: string; snaplen: number; filter?: string }
+/** One interface statistics block; times in ns since the epoch. */
+export interface PcapngStats { interfaceId: number; startNs: bigint; endNs: bigint; ifrecv: number; ifdrop: number; filteraccept: number }
+export interface PcapngRingOptions {
+  section: PcapngSection;
+  interfaces: PcapngInterface[];
+  interfaceId: number;
+  /** epb_flags: 1 inbound (rx), 2 outbound (tx). */
+  flags: number;
+  queue: number;
+  /** The primary's counters behind the statistics block. */
+  stats: { port: number; queue: number; direction: 1 | 2 };
+}
+/** -b limits and -a files:, as bigints (0 = unset). startNs: the capture's start, shared by every ring. */
+export interface RotateOptions { fileBytes: bigint; packets: bigint; durationNs: bigint; intervalNs: bigint; startNs: bigint; files: bigint; maxFiles: bigint }
+export interface MergePcapngOptions {
+  section: PcapngSection;
+  interfaces: PcapngInterface[];
+  /** Per input, in order: the interface, direction flags and queue of its records. */
+  inputs: { interfaceId: number; flags: number; queue: number }[];
+  stats: PcapngStats[];
+}
 /** mode: permission bits of a new or overwritten file (default 0600); exclusive: it must be new. */
 export interface FileOptions { mode?: number; exclusive?: boolean }
 /** packets: records in the merged file; parts: records read from each input, in order. */
 export interface MergeResult { packets: number; parts: number[] }
-export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number }
+export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number; files: { file: string; packets: number }[] }
 export interface RingInfo { ring: string; pool: string; ringCount: number; ringCapacity: number; poolAvailable: number; poolInUse: number }
 
 export interface PcapFileWriter {
@@ -47,6 +77,13 @@ export interface PcapFileWriter {
 
 /** Only 'unused' can still attach: a process gets one rte_eal_init(). */
 export type EalState = 'unused' | 'attached' | 'failed' | 'detached';
+
+export interface PcapngFileWriter {
+  write(data: Buffer, tsNs: bigint, options?: { interfaceId?: number; flags?: number; queue?: number; origlen?: number }): void;
+  writeFrames(frames: Buffer, frameSize: number, count: number, tsNs: bigint, stepNs: bigint): void;
+  writeStats(stats: PcapngStats): void;
+  close(): void;
+}
 
 export interface Native {
   ealState(): EalState;
@@ -89,7 +126,9 @@ export interface Native {
   vdevRemove(name: string): boolean;
   drain(ringId: number, options: DrainOptions, control: BigInt64Array, shared: BigInt64Array): DrainResult;
   /** Rejects, naming the input, on a torn or corrupt record, a read error, or a count that does not add up. */
-  mergePcaps(inputs: string[], output: string, options?: { mode?: number }): Promise<MergeResult>;
+  mergePcaps(inputs: string[], output: string, options?: { mode?: number; pcapng?: MergePcapngOptions }): Promise<MergeResult>;
+  /** Files ring `ringId`'s loop closed since the last call (rotation), oldest first. */
+  drainClosedFiles(ringId: number): string[];
   telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
   pinThread(cpu: number, name?: string): void;
   threadInfo(): { tid: number; cpus: number[] };
@@ -102,6 +141,7 @@ export interface Native {
   /** Whether a process has a datagram socket bound at this path (connect probe, nothing sent). */
   socketAnswers(path: string): 'live' | 'dead' | 'unknown';
   PcapFileWriter: new (path: string, options?: FileOptions) => PcapFileWriter;
+  PcapngFileWriter: new (path: string, options?: FileOptions & { section?: PcapngSection; interfaces?: PcapngInterface[] }) => PcapngFileWriter;
 }
 
 const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'burstcap.node');

@@ -11,6 +11,13 @@ import type { PdumpTuple } from './tuple';
 
 export type Direction = 'rx' | 'tx';
 export type WriterKind = 'native' | 'vdev';
+export type OutputFormat = 'pcap' | 'pcapng';
+export const PCAPNG_SUFFIX = '.pcapng';
+
+/** A path ending in .pcapng is pcapng; --format pcapng makes every output pcapng. */
+export function formatOf(file: string, format: OutputFormat | undefined): OutputFormat {
+  return format === 'pcapng' || file.endsWith(PCAPNG_SUFFIX) ? 'pcapng' : 'pcap';
+}
 
 /** Where one ring's packets go. */
 export type RingSink =
@@ -35,6 +42,7 @@ export interface RingPlan {
 /** A file the user asked for and the per-ring parts merged into it at the end. */
 export interface OutputPlan {
   path: string;
+  format: OutputFormat;
   rings: number[];
   /**
    * Parts to merge, in ring order; empty when a single ring writes the file
@@ -53,6 +61,9 @@ export interface CapturePlan {
 
 export interface PlanOptions {
   writer: WriterKind;
+  format?: OutputFormat | undefined;
+  /** -b was given: every output must be a file one worker writes. */
+  rotating?: boolean | undefined;
   isInterface: (name: string) => boolean;
 }
 
@@ -137,8 +148,23 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
     byFile.set(r.output, list);
   }
   for (const [file, list] of byFile) {
+    const format = formatOf(file, opts.format);
+    if (format === 'pcapng' && opts.writer === 'vdev') {
+      throw usageError('PCAPNG_NEEDS_NATIVE', `cannot write ${file} as pcapng with --writer vdev: net_pcap writes pcap only; use --writer native`);
+    }
+    if (opts.rotating && opts.writer === 'vdev') {
+      throw usageError('ROTATION_NEEDS_NATIVE', `-b cannot rotate ${file} with --writer vdev: net_pcap keeps one file; use --writer native`);
+    }
+    if (opts.rotating && list.length > 1) {
+      const what = list.map((r) => `port ${r.port} queue ${r.queue} ${r.direction}`).join(', ');
+      throw usageError(
+        'ROTATION_OF_MERGED_OUTPUT',
+        `-b cannot rotate ${file}: it is merged from ${list.length} rings (${what}) when the capture ends, and merged outputs do not rotate yet; ` +
+          `give each queue and direction its own file (queue=<n>, or %q in the path, and separate rx-dev/tx-dev files)`,
+      );
+    }
     if (list.length === 1) {
-      outputs.push({ path: file, rings: [list[0]!.index], parts: [] });
+      outputs.push({ path: file, format, rings: [list[0]!.index], parts: [] });
       continue;
     }
     const parts: string[] = [];
@@ -147,7 +173,7 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
       parts.push(part);
       r.sink = { ...r.sink, path: part } as RingSink;
     }
-    outputs.push({ path: file, rings: list.map((r) => r.index), parts });
+    outputs.push({ path: file, format, rings: list.map((r) => r.index), parts });
   }
   const interfaces = [...new Set(rings.filter((r) => r.sink.kind === 'iface').map((r) => r.output))];
   return { rings, outputs, interfaces };

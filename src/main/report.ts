@@ -77,6 +77,8 @@ export class Reporter {
       'primary-exited': 'the primary exited',
       'write-error': 'a write failed',
       'worker-failed': 'a worker failed',
+      filesize: 'file size reached',
+      files: 'number of files reached',
     };
     this.#line(
       `${formatCount(s.packets)} packets captured (${formatBytes(s.bytes)}) in ${s.elapsed_s.toFixed(1)} s, ${formatCount(s.dropped)} dropped (${why[s.stop_reason]})`,

@@ -4,6 +4,7 @@
  * in one order and removes them in the reverse order, whatever ends it.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
@@ -13,15 +14,17 @@ import { primaryHeapFree, primaryPortIds } from './primary';
 import { workerCpus } from './busy-cpus';
 import { stopCallbacks, type StopVerdict } from './callbacks';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
-import { native, type CallbackRef, type PdumpCounters } from './native';
+import { native, type CallbackRef, type MergePcapngOptions, type PcapngInterface, type PcapngSection, type PcapngStats, type PdumpCounters, type PortInfo } from './native';
 import { OwnerRecord } from './owner-record';
-import { buildPlan, checkOutputs, feedsParts, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type RingPlan, type WriterKind } from './plan';
+import { buildPlan, checkOutputs, feedsParts, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type OutputFormat, type OutputPlan, type RingPlan, type WriterKind } from './plan';
+import { PostRotate, rotateOptions, type RotationSpec } from './rotation';
 import { formatMode, makePrivateDir, openPrivateFile, outputMode, removePrivateDir } from './private-dir';
 import { primaryStillAlive } from './runtime-dir';
 import { validateCpus } from './cpu-list';
 import { Teardown } from './teardown';
 import type { PdumpTuple } from './tuple';
 import { DrainWorkers, type WorkerSpec } from './workers';
+import type { DrainOutcome } from '../workers/drain';
 
 const POLL_MS = 100;
 const PROGRESS_MS = 1000;
@@ -42,7 +45,7 @@ const MAX_VDEV_ARGS = 63;
 const SHORT_TMP = '/tmp';
 const STAGING_DIR_PREFIX = 'bc';
 
-export type StopReason = 'signal' | 'count' | 'duration' | 'primary-exited' | 'write-error' | 'worker-failed';
+export type StopReason = 'signal' | 'count' | 'duration' | 'filesize' | 'files' | 'primary-exited' | 'write-error' | 'worker-failed';
 
 export interface CaptureOptions {
   prefix: string;
@@ -57,6 +60,16 @@ export interface CaptureOptions {
   /** Outputs 0640 instead of 0600 (never wider than the umask). */
   groupRead?: boolean | undefined;
   cpus?: readonly number[] | undefined;
+  /** --format: pcapng makes every output pcapng; a .pcapng path is pcapng anyway. */
+  format?: OutputFormat | undefined;
+  /** -b: rotate every output. */
+  rotation?: RotationSpec | undefined;
+  /** -a filesize: stop once a file (the current one, with -b) reaches this many bytes. */
+  stopFileBytes?: number | undefined;
+  /** -a files: stop once an output wrote this many files (needs -b). */
+  stopFiles?: number | undefined;
+  /** --post-rotate: run with each file a rotation closed. */
+  postRotate?: string | undefined;
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
   allowReexec?: boolean | undefined;
@@ -121,6 +134,43 @@ export interface CaptureSummary {
   errors: string[];
 }
 
+const NS_PER_MS = 1_000_000n;
+const EPB_INBOUND = 1;
+const EPB_OUTBOUND = 2;
+
+function wallNs(): bigint {
+  return BigInt(Date.now()) * NS_PER_MS;
+}
+
+/** package.json's version, from the sources (tests) or the compiled tree. */
+function burstcapVersion(): string {
+  for (const up of [['..', '..'], ['..', '..', '..']]) {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(__dirname, ...up, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
+}
+
+/** The primary's command line, as /proc shows it: for the pcapng section comment. */
+function primaryCommand(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((a) => a !== '').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** A statistics block's counters from one ring's pdump counters (since the capture began). */
+function addStats(into: PcapngStats, q: PdumpCounters): void {
+  const dropped = q.nombuf + q.ringfull;
+  into.ifdrop += dropped;
+  into.filteraccept += q.accepted + dropped;
+  into.ifrecv += q.accepted + dropped + q.filtered;
+}
+
 /** Any network interface the kernel knows, with or without an address (dpdk-pdump uses if_nametoindex). */
 function isInterface(name: string): boolean {
   return name !== '' && !name.includes('/') && name !== '.' && name !== '..' && fs.existsSync(`/sys/class/net/${name}`);
@@ -156,7 +206,7 @@ function checkPortsProbed(prefix: string, ours: readonly number[]): void {
 function planCapture(opts: CaptureOptions): CapturePlan {
   const ports = native.listPorts();
   try {
-    return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface });
+    return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface, format: opts.format, rotating: opts.rotation !== undefined });
   } catch (err) {
     if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
     throw err;
@@ -197,6 +247,12 @@ export class CaptureSession {
   readonly #leftInPlace: string[] = [];
   /** Set when a worker or a request to the primary could not be waited for: the process must end without joining them. */
   #mustExitNow = false;
+  /** pcapng: the section every file starts with, and the primary's ports. */
+  #section: PcapngSection = {};
+  #ports: PortInfo[] = [];
+  #startNs = 0n;
+  #ringIds: readonly number[] = [];
+  #postRotate: PostRotate | undefined;
 
   constructor(opts: CaptureOptions) {
     this.#opts = opts;
@@ -304,6 +360,14 @@ export class CaptureSession {
       if (!native.detach()) this.#mustExitNow = true;
     });
     this.#primary = { prefix: opts.prefix, pid: attachment.primary.pid };
+    const command = primaryCommand(attachment.primary.pid);
+    this.#section = {
+      hardware: os.cpus()[0]?.model ?? '',
+      os: `${os.type()} ${os.release()}`,
+      userappl: `burstcap ${burstcapVersion()}`,
+      comment: `primary: ${attachment.primary.version ?? 'DPDK (version unknown: no telemetry)'}, pid ${attachment.primary.pid}${command ? `, command: ${command}` : ''}`,
+    };
+    if (opts.postRotate !== undefined) this.#postRotate = new PostRotate(opts.postRotate, warn);
     const record = OwnerRecord.open(opts.prefix, true);
     this.#record = record;
     this.#teardown.push('close the owner record', () => record.close(this.#leftInPlaceMessage()));
@@ -317,7 +381,10 @@ export class CaptureSession {
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix, attachment.primary.pid))) warn(line);
     checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
     this.#createPartDirs(plan);
+    this.#ports = native.listPorts();
+    this.#startNs = wallNs();
     const rings = this.#createRings(plan, record);
+    this.#ringIds = rings;
     const vdevPorts = this.#createVdevs(plan, rings, record);
     const workers = this.#startWorkers(plan, rings, vdevPorts, cpus, attachment);
     await workers.waitStarted(WORKER_START_TIMEOUT_MS, () => this.#stopReason !== undefined);
@@ -351,6 +418,8 @@ export class CaptureSession {
     const drainAll = !this.#abort && (this.#verdict?.safe ?? true);
     const outcomes = await workers.finish(drainAll ? Control.Finish : Control.Abort, WORKER_STOP_TIMEOUT_MS);
     const elapsedS = (Date.now() - started) / 1000;
+    const endNs = wallNs();
+    this.#runPostRotate();
 
     const queueStats = plan.rings.map((r) => this.#queueStats(r));
     const outputs: OutputSummary[] = plan.rings.map((r, i) => {
@@ -373,7 +442,7 @@ export class CaptureSession {
     // workers, vdevs, rings: the files are complete after this
     for (const f of await this.#teardown.unwindTo(attached)) errors.push(`${f.step} failed: ${f.error.message}`);
     this.#moveStaged(errors);
-    const files = await this.#mergeOutputs(plan, outputs, errors);
+    const files = await this.#mergeOutputs(plan, outputs, errors, outcomes, queueStats, endNs);
     const packets = outputs.reduce((s, o) => s + o.packets, 0);
     const bytes = outputs.reduce((s, o) => s + o.bytes, 0);
     const dropped = outputs.reduce((s, o) => s + o.ringfull + o.nombuf, 0);
@@ -490,6 +559,20 @@ export class CaptureSession {
         spec.mode = this.#fileMode;
         // A part lives in a private directory: it must be a new file there.
         spec.exclusive = feedsParts(plan, r.index);
+        const out = plan.outputs.find((o) => o.rings.includes(r.index));
+        // Parts stay pcap: the merge writes the pcapng file (README: "pcapng and merged outputs").
+        if (out !== undefined && out.format === 'pcapng' && !spec.exclusive) {
+          spec.pcapng = {
+            section: this.#section,
+            interfaces: [this.#interfaceOf(r.port)],
+            interfaceId: 0,
+            flags: r.direction === 'rx' ? EPB_INBOUND : EPB_OUTBOUND,
+            queue: r.queue,
+            stats: { port: r.port, queue: r.queue, direction: DIRECTION_FLAG[r.direction] },
+          };
+        }
+        const rotate = rotateOptions(this.#opts.rotation, this.#opts.stopFiles, this.#startNs);
+        if (rotate !== undefined) spec.rotate = rotate;
       } else {
         spec.vdevPort = vdevPorts[i]!;
       }
@@ -502,6 +585,34 @@ export class CaptureSession {
       if (workers.stuckCount > 0) this.#mustExitNow = true;
     });
     return workers;
+  }
+
+  /** The interface description block of a port. */
+  #interfaceOf(port: number): PcapngInterface {
+    const p = this.#ports.find((x) => x.port === port);
+    const i: PcapngInterface = { name: p?.name ?? `port ${port}`, description: p?.driver ?? '', mac: p?.mac ?? '', snaplen: this.#snaplen };
+    if (this.#opts.filter !== undefined) i.filter = this.#opts.filter;
+    return i;
+  }
+
+  /** Hands each file a rotation closed to --post-rotate; never waits for the command. */
+  #runPostRotate(): void {
+    if (this.#postRotate === undefined) return;
+    for (const id of this.#ringIds) for (const file of native.drainClosedFiles(id)) this.#postRotate.run(file);
+  }
+
+  /** What the merge needs to write an output as pcapng: one interface per port, each ring's direction and queue, the statistics. */
+  #mergePcapng(plan: CapturePlan, out: OutputPlan, queueStats: readonly PdumpCounters[], endNs: bigint): MergePcapngOptions {
+    const ports = [...new Set(out.rings.map((i) => plan.rings[i]!.port))];
+    const stats: PcapngStats[] = ports.map((_, k) => ({ interfaceId: k, startNs: this.#startNs, endNs, ifrecv: 0, ifdrop: 0, filteraccept: 0 }));
+    const inputs = out.rings.map((i) => {
+      const r = plan.rings[i]!;
+      const k = ports.indexOf(r.port);
+      // DPDK 22.11 zeroes a queue's counters when its callback is enabled: they are this capture's.
+      addStats(stats[k]!, queueStats[i]!);
+      return { interfaceId: k, flags: r.direction === 'rx' ? EPB_INBOUND : EPB_OUTBOUND, queue: r.queue };
+    });
+    return { section: this.#section, interfaces: ports.map((p) => this.#interfaceOf(p)), inputs, stats };
   }
 
   #moveStaged(errors: string[]): void {
@@ -600,6 +711,22 @@ export class CaptureSession {
         this.requestStop('duration');
         break;
       }
+      this.#runPostRotate();
+      let fileBytes = 0;
+      let filesFull = false;
+      for (let i = 0; i < workers.size; i++) {
+        const c = workers.counters(i);
+        fileBytes = Math.max(fileBytes, c.fileBytes);
+        filesFull ||= c.filesFull;
+      }
+      if (opts.stopFileBytes !== undefined && fileBytes >= opts.stopFileBytes) {
+        this.requestStop('filesize');
+        break;
+      }
+      if (filesFull) {
+        this.requestStop('files');
+        break;
+      }
       if (now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
         const rings: RingProgress[] = plan.rings.map((r, i) => {
@@ -614,9 +741,22 @@ export class CaptureSession {
     }
   }
 
-  async #mergeOutputs(plan: CapturePlan, outputs: OutputSummary[], errors: string[]): Promise<{ file: string; packets: number }[]> {
+  async #mergeOutputs(
+    plan: CapturePlan,
+    outputs: OutputSummary[],
+    errors: string[],
+    outcomes: readonly DrainOutcome[],
+    queueStats: readonly PdumpCounters[],
+    endNs: bigint,
+  ): Promise<{ file: string; packets: number }[]> {
     const files: { file: string; packets: number }[] = [];
     for (const out of plan.outputs) {
+      const only = outcomes[out.rings[0]!];
+      if (out.parts.length === 0 && this.#opts.rotation !== undefined && only?.ok === true) {
+        // Every file of a rotation, the ring buffer's deleted ones excepted.
+        for (const f of only.result.files) if (fs.existsSync(f.file)) files.push(f);
+        continue;
+      }
       if (out.parts.length === 0) {
         files.push({ file: out.path, packets: out.rings.reduce((s, i) => s + outputs[i]!.packets, 0) });
         continue;
@@ -626,7 +766,9 @@ export class CaptureSession {
         // against the records it read; here each part is also checked
         // against what its worker wrote, which catches a part cut short on
         // a record boundary. The parts go only once everything adds up.
-        const merged = await native.mergePcaps(out.parts, out.path, { mode: this.#fileMode });
+        const options: { mode: number; pcapng?: MergePcapngOptions } = { mode: this.#fileMode };
+        if (out.format === 'pcapng') options.pcapng = this.#mergePcapng(plan, out, queueStats, endNs);
+        const merged = await native.mergePcaps(out.parts, out.path, options);
         out.rings.forEach((ringIndex, i) => {
           const r = plan.rings[ringIndex]!;
           const wrote = outputs[ringIndex]!.packets;

@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { Control, newControlBlock, Slot } from '../workers/control';
 import type { DrainOutcome, DrainTask } from '../workers/drain';
 import { runtimeError } from './errors';
-import type { ClockRef } from './native';
+import type { ClockRef, PcapngRingOptions, RotateOptions } from './native';
 
 export interface WorkerSpec {
   ringId: number;
@@ -21,6 +21,8 @@ export interface WorkerSpec {
   vdevPort?: number;
   /** Bytes the primary copies of each packet; 0 = whole packets. */
   snaplen: number;
+  pcapng?: PcapngRingOptions;
+  rotate?: RotateOptions;
 }
 
 export interface WorkerCounters {
@@ -30,6 +32,9 @@ export interface WorkerCounters {
   malformed: number;
   tid: number;
   cpu: number;
+  filesClosed: number;
+  fileBytes: number;
+  filesFull: boolean;
 }
 
 const WORKER_FILE = path.join(__dirname, '..', 'workers', 'drain.js');
@@ -66,6 +71,8 @@ export class DrainWorkers {
         vdevPort: spec.vdevPort,
         snaplen: spec.snaplen,
         clock,
+        pcapng: spec.pcapng,
+        rotate: spec.rotate,
       };
       return (this.#pool.run(task) as Promise<DrainOutcome>).then(
         (outcome) => (this.#settled[i] = outcome),
@@ -114,6 +121,9 @@ export class DrainWorkers {
       malformed: Number(Atomics.load(c, Slot.Malformed)),
       tid: Number(Atomics.load(c, Slot.Tid)),
       cpu: Number(Atomics.load(c, Slot.Cpu)),
+      filesClosed: Number(Atomics.load(c, Slot.FilesClosed)),
+      fileBytes: Number(Atomics.load(c, Slot.FileBytes)),
+      filesFull: Atomics.load(c, Slot.FilesFull) !== 0n,
     };
   }
 

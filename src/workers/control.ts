@@ -1,7 +1,8 @@
 /**
  * The control block each drain worker shares with the main thread: one
- * BigInt64Array over a SharedArrayBuffer. Slots 0-9 are written by the native
- * loop (native/src/drain.cc has the same list); the rest by the worker's JS.
+ * BigInt64Array over a SharedArrayBuffer. Slots 0-9 and 12-14 are written by
+ * the native loop (native/src/drain.cc has the same list); 10-11 by the
+ * worker's JS.
  */
 export const enum Slot {
   Control = 0,
@@ -17,6 +18,12 @@ export const enum Slot {
   Polling = 9,
   Tid = 10,
   Cpu = 11,
+  /** Files the ring closed so far (rotation). */
+  FilesClosed = 12,
+  /** Size of the file being written. */
+  FileBytes = 13,
+  /** 1 once -a files: is reached: the capture must stop. */
+  FilesFull = 14,
 }
 export const SLOT_COUNT = 16;
 

@@ -3,7 +3,7 @@
  * hand it to the native drain loop until the main thread says stop.
  */
 import { BurstcapError } from '../main/errors';
-import { native, type ClockRef, type DrainOptions, type DrainResult } from '../main/native';
+import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions } from '../main/native';
 import { Slot } from './control';
 
 export interface DrainTask {
@@ -23,6 +23,8 @@ export interface DrainTask {
   /** Bytes the primary copies of each packet, for the file header; 0 = whole packets. */
   snaplen: number;
   clock: ClockRef;
+  pcapng: PcapngRingOptions | undefined;
+  rotate: RotateOptions | undefined;
 }
 
 /** Errors cross the thread boundary as data so their code survives cloning. */
@@ -42,6 +44,8 @@ export default function drain(task: DrainTask): DrainOutcome {
         ? { vdevPort: task.vdevPort, clock: task.clock }
         : { path: task.path!, snaplen: task.snaplen, exclusive: task.exclusive, clock: task.clock };
     if (task.mode !== undefined) options.mode = task.mode;
+    if (task.vdevPort === undefined && task.pcapng !== undefined) options.pcapng = task.pcapng;
+    if (task.vdevPort === undefined && task.rotate !== undefined) options.rotate = task.rotate;
     return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
   } catch (err) {
     const e = err as BurstcapError;

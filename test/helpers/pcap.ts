@@ -2,7 +2,7 @@
 // the code under test, plus thin wrappers around tcpdump, capinfos and tshark
 // so tests can check that independent tools agree with what was written.
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 
 export interface PcapRecord {
   tsNs: bigint;
@@ -438,4 +438,119 @@ export function tsharkCount(path: string, opts: TsharkCountOptions = {}): number
     args.push('-Y', opts.filter);
   }
   return nonEmptyLines(runTool('tshark', args)).length;
+}
+
+// ---------------------------------------------------------------- pcapng ---
+// The test's own pcapng reader, written from the specification
+// (draft-ietf-opsawg-pcapng), not from burstcap's writer: a little-endian
+// section, any options, and every block checked for its trailing length.
+
+export interface PcapngOption { code: number; value: Buffer }
+export interface PcapngInterfaceBlock { linktype: number; snaplen: number; options: PcapngOption[] }
+export interface PcapngPacket {
+  interfaceId: number;
+  tsNs: bigint;
+  caplen: number;
+  origlen: number;
+  data: Buffer;
+  /** epb_flags (option 2), undefined when absent. */
+  flags: number | undefined;
+  /** epb_queue (option 6), undefined when absent. */
+  queue: number | undefined;
+}
+export interface PcapngStatsBlock {
+  interfaceId: number;
+  starttime: bigint | undefined;
+  endtime: bigint | undefined;
+  ifrecv: bigint | undefined;
+  ifdrop: bigint | undefined;
+  filteraccept: bigint | undefined;
+}
+export interface PcapngFile {
+  sectionOptions: PcapngOption[];
+  interfaces: PcapngInterfaceBlock[];
+  packets: PcapngPacket[];
+  stats: PcapngStatsBlock[];
+  /** Block types in file order, for checks of the layout. */
+  blockTypes: number[];
+}
+
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_IDB = 1;
+const PCAPNG_EPB = 6;
+const PCAPNG_ISB = 5;
+const PCAPNG_BOM = 0x1a2b3c4d;
+
+function pcapngOptions(buf: Buffer, start: number, end: number): PcapngOption[] {
+  const out: PcapngOption[] = [];
+  let at = start;
+  while (at + 4 <= end) {
+    const code = buf.readUInt16LE(at);
+    const len = buf.readUInt16LE(at + 2);
+    if (code === 0) break;
+    if (at + 4 + len > end) throw new Error(`option ${code} at byte ${at} runs past its block`);
+    out.push({ code, value: buf.subarray(at + 4, at + 4 + len) });
+    at += 4 + ((len + 3) & ~3);
+  }
+  return out;
+}
+
+const optionOf = (opts: PcapngOption[], code: number): Buffer | undefined => opts.find((o) => o.code === code)?.value;
+/** A 64-bit pcapng timestamp: upper 32 bits first. */
+const time64 = (b: Buffer | undefined): bigint | undefined => (b === undefined ? undefined : (BigInt(b.readUInt32LE(0)) << 32n) | BigInt(b.readUInt32LE(4)));
+
+export function pcapngString(opts: PcapngOption[], code: number): string | undefined {
+  return optionOf(opts, code)?.toString('utf8');
+}
+
+export function readPcapng(file: string): PcapngFile {
+  const buf = readFileSync(file);
+  const out: PcapngFile = { sectionOptions: [], interfaces: [], packets: [], stats: [], blockTypes: [] };
+  let at = 0;
+  while (at < buf.length) {
+    if (at + 12 > buf.length) throw new Error(`${file}: ends inside a block header at byte ${at}`);
+    const type = buf.readUInt32LE(at);
+    const len = buf.readUInt32LE(at + 4);
+    if (len < 12 || len % 4 !== 0 || at + len > buf.length) throw new Error(`${file}: block at byte ${at} has a bad length ${len}`);
+    if (buf.readUInt32LE(at + len - 4) !== len) throw new Error(`${file}: block at byte ${at}: trailing length differs`);
+    const body = at + 8;
+    const end = at + len - 4;
+    out.blockTypes.push(type);
+    if (type === PCAPNG_SHB) {
+      if (buf.readUInt32LE(body) !== PCAPNG_BOM) throw new Error(`${file}: not a little-endian pcapng section`);
+      out.sectionOptions = pcapngOptions(buf, body + 16, end);
+    } else if (type === PCAPNG_IDB) {
+      out.interfaces.push({ linktype: buf.readUInt16LE(body), snaplen: buf.readUInt32LE(body + 4), options: pcapngOptions(buf, body + 8, end) });
+    } else if (type === PCAPNG_EPB) {
+      const caplen = buf.readUInt32LE(body + 12);
+      const dataAt = body + 20;
+      const optsAt = dataAt + ((caplen + 3) & ~3);
+      if (optsAt > end) throw new Error(`${file}: packet block at byte ${at} is shorter than its ${caplen} bytes`);
+      const opts = pcapngOptions(buf, optsAt, end);
+      const flags = optionOf(opts, 2);
+      const queue = optionOf(opts, 6);
+      out.packets.push({
+        interfaceId: buf.readUInt32LE(body),
+        tsNs: (BigInt(buf.readUInt32LE(body + 4)) << 32n) | BigInt(buf.readUInt32LE(body + 8)),
+        caplen,
+        origlen: buf.readUInt32LE(body + 16),
+        data: buf.subarray(dataAt, dataAt + caplen),
+        flags: flags?.readUInt32LE(0),
+        queue: queue?.readUInt32LE(0),
+      });
+    } else if (type === PCAPNG_ISB) {
+      const opts = pcapngOptions(buf, body + 12, end);
+      const u64 = (code: number): bigint | undefined => optionOf(opts, code)?.readBigUInt64LE(0);
+      out.stats.push({
+        interfaceId: buf.readUInt32LE(body),
+        starttime: time64(optionOf(opts, 2)),
+        endtime: time64(optionOf(opts, 3)),
+        ifrecv: u64(4),
+        ifdrop: u64(5),
+        filteraccept: u64(6),
+      });
+    }
+    at += len;
+  }
+  return out;
 }

@@ -24,7 +24,7 @@ describe('buildPlan', () => {
   });
   it('writes directly when one ring feeds a file, and per queue with %q', () => {
     const one = buildPlan([parseTuple('port=0,queue=1,rx-dev=/o/rx.pcap')], PORTS, OPTS);
-    expect(one.outputs).toEqual([{ path: '/o/rx.pcap', rings: [0], parts: [] }]);
+    expect(one.outputs).toEqual([{ path: '/o/rx.pcap', format: 'pcap', rings: [0], parts: [] }]);
     const perQueue = buildPlan([parseTuple('device_id=0000:3b:00.0,queue=*,rx-dev=/o/rx-q%q.pcap')], PORTS, OPTS);
     expect(perQueue.outputs.map((o) => o.path)).toEqual(['/o/rx-q0.pcap', '/o/rx-q1.pcap', '/o/rx-q2.pcap', '/o/rx-q3.pcap']);
     expect(perQueue.outputs.every((o) => o.parts.length === 0)).toBe(true);

@@ -54,11 +54,13 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   let exitNow = false;
   let code = 1;
   try {
-    const { summary, mustExitNow } = await runCapture(
-      { prefix: cmd.prefix, tuples: cmd.tuples, writer: cmd.writer, count: cmd.count, durationS: cmd.durationS, snaplen: cmd.snaplen,
-        filter: cmd.filter, groupRead: cmd.groupRead, cpus: cmd.cpus, extraEal: cmd.extraEal, verbose: cmd.verbose },
-      { allowReexec: true, signal: stop.signal, forceSignal: force.signal, onEvent: (e) => reporter.event(e) },
-    );
+    const { json: _json, quiet: _quiet, ...request } = cmd;
+    const { summary, mustExitNow } = await runCapture(request, {
+      allowReexec: true,
+      signal: stop.signal,
+      forceSignal: force.signal,
+      onEvent: (e) => reporter.event(e),
+    });
     exitNow = mustExitNow;
     reporter.summary(summary);
     for (const e of summary.errors) process.stderr.write(`burstcap: error: ${e}\n`);
