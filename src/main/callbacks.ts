@@ -11,6 +11,15 @@ import { native, type CallbackRef, type DisableResult } from './native';
 import { primaryStillAlive } from './runtime-dir';
 
 const GIVE_UP_POLL_MS = 50;
+/**
+ * A second Ctrl-C stops the wait for answers only once they are this late.
+ * A running primary answers each disable within milliseconds (median 1-4 ms,
+ * at most 30 ms measured with both CPUs loaded); one that has not answered
+ * in a second is not reading its socket. Cutting the wait any sooner would
+ * keep rings in place that a second Ctrl-C a few ms after the first could
+ * just as well have freed.
+ */
+const GIVE_UP_AFTER_MS = 1_000;
 
 export interface StopVerdict {
   /** Nothing of the primary's can still write into what the callbacks fed. */
@@ -32,13 +41,14 @@ function listOf(refs: readonly CallbackRef[]): string {
   return refs.length > 4 ? `${shown} and ${refs.length - 4} more` : shown;
 }
 
-/** Resolves to undefined once `giveUp()` turns true; never otherwise. */
+/** Resolves to undefined once `giveUp()` is true and the answers are late; never otherwise. */
 function whenGivenUp(giveUp: (() => boolean) | undefined, done: { value: boolean }): Promise<undefined> {
+  const started = Date.now();
   return new Promise((resolve) => {
     if (!giveUp) return;
     const timer = setInterval(() => {
       if (done.value) clearInterval(timer);
-      else if (giveUp()) {
+      else if (giveUp() && Date.now() - started >= GIVE_UP_AFTER_MS) {
         clearInterval(timer);
         resolve(undefined);
       }
