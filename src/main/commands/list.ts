@@ -1,19 +1,30 @@
-/** `burstcap list`: the primary's ports, as a capture would see them. */
+/**
+ * `burstcap list`: every port of the primary, as a capture sees them,
+ * including ports this process could not open (captured by device name),
+ * with DPDK's reason for those.
+ */
 import { attach } from '../attach';
 import { native, type PortInfo } from '../native';
+import { primaryPorts, probeFailures } from '../primary';
 
 export interface ListCommand { prefix: string; json: boolean; verbose?: boolean | undefined }
 
+/** The `opened` column: whether this process probed the port; captures work either way. */
+export function openedColumn(p: PortInfo): string {
+  return p.probed ? 'yes' : `no (captured by name; DPDK said: ${p.notProbedReason ?? 'nothing'})`;
+}
+
 export function formatPorts(ports: readonly PortInfo[]): string {
-  const header = ['port', 'name', 'driver', 'mac', 'rxq', 'txq', 'link'];
+  const header = ['port', 'name', 'driver', 'mac', 'rxq', 'txq', 'link', 'opened'];
   const rows = ports.map((p) => [
     String(p.port),
     p.name,
-    p.driver,
-    p.mac,
+    p.driver || '-',
+    p.mac || '-',
     String(p.rxQueues),
     String(p.txQueues),
     p.linkUp ? `up ${p.linkSpeedMbps} Mbps` : 'down',
+    openedColumn(p),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -24,7 +35,7 @@ export function runListCommand(cmd: ListCommand): number {
   const allowed = native.threadInfo().cpus;
   attach({ prefix: cmd.prefix, mainCpu: allowed[0] ?? 0, verbose: cmd.verbose, allowReexec: true });
   try {
-    const ports = native.listPorts();
+    const { ports } = primaryPorts(cmd.prefix, native.listPorts(), probeFailures(native.ealLog(200)));
     process.stdout.write(cmd.json ? `${JSON.stringify(ports, null, 2)}\n` : formatPorts(ports));
     return 0;
   } finally {
