@@ -9,6 +9,7 @@ import { runtimeError } from './errors';
 import { primaryLcores, type LcoreMap } from './lcores';
 import { native, type LocalPortInfo, type PortInfo } from './native';
 import { primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
+import { describeUnattachable, unattachableProcesses } from './unattachable';
 
 export interface PrimaryFacts {
   prefix: string;
@@ -28,6 +29,15 @@ function describeRunning(): string {
 export function inspectPrimary(prefix: string): PrimaryFacts {
   const pid = primaryPid(prefix);
   if (pid === 0) {
+    // The application may be running all the same, in a way no secondary can
+    // join (Open vSwitch runs DPDK --in-memory): say which and what to do.
+    const unjoinable = unattachableProcesses();
+    if (unjoinable.length > 0) {
+      throw runtimeError(
+        'PRIMARY_NOT_ATTACHABLE',
+        `no DPDK primary is running with --file-prefix ${prefix} that a secondary can join: ${describeUnattachable(unjoinable, prefix)} (${describeRunning()})`,
+      );
+    }
     throw runtimeError(
       'NO_PRIMARY',
       `no DPDK primary is running with --file-prefix ${prefix} (${describeRunning()}); start the application first, or pass the --file-prefix it was started with`,
