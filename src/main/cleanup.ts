@@ -229,7 +229,13 @@ export async function cleanupLeftovers(prefix: string, primaryPid: number): Prom
         report.leftInPlace = `the primary is ${stopped} and cannot answer`;
         return;
       }
-      const refs = judgement.everyQueue ? everyQueueRefs(ports, judgement.liveQueues) : withDevices(judgement.callbacks, ports);
+      const recorded = withDevices(judgement.callbacks, ports);
+      if (recorded.unresolved.length > 0) {
+        // A callback that cannot be named cannot be disabled: freeing what it feeds could crash the primary.
+        report.leftInPlace = `callback(s) on record for port(s) ${[...new Set(recorded.unresolved.map((c) => c.port))].join(', ')} cannot be named from here, so they cannot be disabled`;
+        return;
+      }
+      const refs = judgement.everyQueue ? everyQueueRefs(ports, judgement.liveQueues) : recorded.refs;
       const verdict = await stopCallbacks(refs, { prefix, pid: primaryPid });
       report.callbacksDisabled = verdict.results.filter((r) => r.removed).length;
       if (!verdict.safe) {

@@ -298,16 +298,22 @@ export function everyQueueRefs(ports: readonly QueuePort[], liveQueues: Readonly
 
 /**
  * Callbacks from an owner record carry the device name; records written
- * before they did carry the port id only, resolved here. A port id the
- * primary no longer has lost its callbacks with the port.
+ * before they did carry the port id only, resolved here. One that cannot be
+ * resolved (its port is not among those known here) is `unresolved`: it
+ * cannot be disabled, so what it may feed must not be freed.
  */
-export function withDevices(refs: readonly (Omit<CallbackRef, 'device'> & { device?: string | undefined })[], ports: readonly QueuePort[]): CallbackRef[] {
+export function withDevices(
+  refs: readonly (Omit<CallbackRef, 'device'> & { device?: string | undefined })[],
+  ports: readonly QueuePort[],
+): { refs: CallbackRef[]; unresolved: Omit<CallbackRef, 'device'>[] } {
   const out: CallbackRef[] = [];
+  const unresolved: Omit<CallbackRef, 'device'>[] = [];
   for (const r of refs) {
     const device = r.device ?? ports.find((p) => p.port === r.port)?.name;
     if (device !== undefined) out.push({ port: r.port, device, queue: r.queue, direction: r.direction });
+    else unresolved.push({ port: r.port, queue: r.queue, direction: r.direction });
   }
-  return out;
+  return { refs: out, unresolved };
 }
 
 export function queueKey(c: Omit<CallbackRef, 'device'>): string {

@@ -162,12 +162,13 @@ describe('judge', () => {
     ]);
   });
 
-  it('recorded callbacks without a device name get it from the port id; a port gone took its callbacks with it', () => {
+  it('recorded callbacks without a device name get it from the port id; one that cannot be named is unresolved, never dropped', () => {
     const ports = [{ port: 1, name: 'net_pcap0', rxQueues: 2, txQueues: 2 }];
-    expect(withDevices([{ port: 1, queue: 1, direction: 2 }, { port: 7, queue: 0, direction: 1 }], ports)).toEqual([
-      { port: 1, device: 'net_pcap0', queue: 1, direction: 2 },
-    ]);
-    expect(withDevices([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }], ports)).toEqual([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }]);
+    expect(withDevices([{ port: 1, queue: 1, direction: 2 }, { port: 7, queue: 0, direction: 1 }], ports)).toEqual({
+      refs: [{ port: 1, device: 'net_pcap0', queue: 1, direction: 2 }],
+      unresolved: [{ port: 7, queue: 0, direction: 1 }],
+    });
+    expect(withDevices([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }], ports).refs).toEqual([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }]);
   });
 
   it('never disables a recorded callback on a queue a live burstcap now holds', () => {
