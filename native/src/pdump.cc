@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <set>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -42,12 +43,22 @@ Napi::Object StatsObject(Napi::Env env, const struct rte_pdump_stats& s) {
   return o;
 }
 
+// The primary's port id. Not checked against this process's ports: a port
+// this process could not probe is still the primary's, with the same id (the
+// index into the shared ethdev data and into the pdump statistics).
 uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i) {
   uint32_t port = ArgU32(info, i, "port");
-  if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
-    Throw(info.Env(), "NO_SUCH_PORT", "port " + std::to_string(port) + " does not exist in the primary");
-  }
+  if (port >= RTE_MAX_ETHPORTS) Throw(info.Env(), "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
   return static_cast<uint16_t>(port);
+}
+
+// The device name the primary knows the port by: what every pdump request
+// carries, and all the primary needs to find the port.
+std::string CheckDevice(Napi::Env env, const std::string& device) {
+  if (device.empty() || device.size() >= RTE_DEV_NAME_MAX_LEN) {
+    Throw(env, "NO_SUCH_PORT", "device name '" + device + "' is empty or longer than DPDK's " + std::to_string(RTE_DEV_NAME_MAX_LEN - 1) + " characters");
+  }
+  return device;
 }
 
 std::string where(uint16_t port, uint32_t queue, uint32_t dir) {
@@ -62,13 +73,24 @@ uint32_t ArgDirection(const Napi::CallbackInfo& info, size_t i) {
   return flags;
 }
 
-// Every callback this process asked the primary for and has not seen removed:
-// (port, queue, direction). An enable counts from the moment it is sent, since
-// a request the primary did not answer in time may still be carried out when
-// it gets to it. Only an answer takes an entry out: a refused enable, or an
-// acknowledged disable. The last-resort path (EmergencyDisable) works from
-// this list alone, whatever state JS is in.
-using CallbackKey = std::tuple<uint16_t, uint16_t, uint32_t>;
+// Every callback this process asked the primary for and has not seen removed.
+// An enable counts from the moment it is sent, since a request the primary did
+// not answer in time may still be carried out when it gets to it. Only an
+// answer takes an entry out: a refused enable, or an acknowledged disable. The
+// last-resort path (EmergencyDisable) works from this list alone, whatever
+// state JS is in.
+//
+// Keyed by (device name, queue, direction): the name is what each request
+// carries and what the primary looks the port up by, so it names a callback
+// the same way whether or not this process could probe the port. The port id
+// (the primary's) rides along for messages and statistics only.
+struct CallbackKey {
+  std::string device;
+  uint16_t queue = 0;
+  uint32_t dir = 0;
+  uint16_t port = 0;
+  bool operator<(const CallbackKey& o) const { return std::tie(device, queue, dir) < std::tie(o.device, o.queue, o.dir); }
+};
 std::mutex g_callbacks_mutex;
 std::set<CallbackKey> g_callbacks;
 
@@ -97,8 +119,9 @@ struct DisableResult {
   bool sent = false;      // the request reached the primary's socket
 };
 
-// The primary's own replies: EINVAL for "no callback on that queue" (the port
-// was validated here first, so a local EINVAL cannot happen), or what
+// The primary's own replies: EINVAL for "no callback on that queue" or "no
+// device of that name" (the direction was validated here first, and a request
+// by name checks nothing else locally, so a local EINVAL cannot happen), or what
 // rte_eth_remove_*_callback() returned (ENOTSUP, ENODEV: no callback can be
 // there). Anything else is ETIMEDOUT or a failed send: no answer.
 bool IsAnswer(int err) { return err == 0 || err == EINVAL || err == ENOTSUP || err == ENODEV; }
@@ -106,7 +129,12 @@ bool IsAnswer(int err) { return err == 0 || err == EINVAL || err == ENOTSUP || e
 DisableResult DisableOne(const CallbackKey& k) {
   DisableResult r;
   r.key = k;
-  int ret = rte_pdump_disable(std::get<0>(k), std::get<1>(k), std::get<2>(k));
+  // By name for every port: the very request rte_pdump_disable(port) sends,
+  // minus its local port lookup, which fails for a port this process could
+  // not probe although the primary has it.
+  char device[RTE_DEV_NAME_MAX_LEN] = {};
+  snprintf(device, sizeof(device), "%s", k.device.c_str());
+  int ret = rte_pdump_disable_by_deviceid(device, k.queue, k.dir);
   r.err = ret < 0 ? rte_errno : 0;
   r.answered = IsAnswer(r.err);
   r.sent = r.answered || r.err == ETIMEDOUT;
@@ -125,12 +153,9 @@ DisableResult SendOnly(const CallbackKey& k) {
   auto* req = reinterpret_cast<PdumpRequest*>(msg.param);
   req->ver = kPdumpRequestV2;
   req->op = kPdumpOpDisable;
-  req->flags = std::get<2>(k);
-  req->queue = std::get<1>(k);
-  if (rte_eth_dev_get_name_by_port(std::get<0>(k), req->device) != 0) {
-    r.err = ENODEV;
-    return r;
-  }
+  req->flags = k.dir;
+  req->queue = k.queue;
+  snprintf(req->device, sizeof(req->device), "%s", k.device.c_str());
   snprintf(msg.name, sizeof(msg.name), "%s", kPdumpMpName);
   msg.len_param = sizeof(*req);
   if (rte_mp_sendmsg(&msg) == 0) r.sent = true;
@@ -201,9 +226,10 @@ std::vector<DisableResult> DisableAll(const std::vector<CallbackKey>& keys) {
 
 Napi::Object ResultObject(Napi::Env env, const DisableResult& r) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("port", Napi::Number::New(env, std::get<0>(r.key)));
-  o.Set("queue", Napi::Number::New(env, std::get<1>(r.key)));
-  o.Set("direction", Napi::Number::New(env, std::get<2>(r.key)));
+  o.Set("port", Napi::Number::New(env, r.key.port));
+  o.Set("device", Napi::String::New(env, r.key.device));
+  o.Set("queue", Napi::Number::New(env, r.key.queue));
+  o.Set("direction", Napi::Number::New(env, r.key.dir));
   o.Set("answered", Napi::Boolean::New(env, r.answered));
   o.Set("removed", Napi::Boolean::New(env, r.err == 0));
   o.Set("sent", Napi::Boolean::New(env, r.sent));
@@ -242,27 +268,32 @@ Napi::Value PdumpReady(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), rte_memzone_lookup(kPdumpStatsZone) != nullptr);
 }
 
-// pdumpEnable(port, queue, direction, ringId, snaplen, filterId?)
+// pdumpEnable(port, device, queue, direction, ringId, snaplen, filterId?)
 Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);
   uint16_t port = ArgPort(info, 0);
-  uint32_t queue = ArgU32(info, 1, "queue");
-  uint32_t dir = ArgDirection(info, 2);
-  auto ring = FindCaptureRing(ArgU32(info, 3, "ringId"));
-  uint32_t snaplen = ArgU32(info, 4, "snaplen");
+  std::string device = CheckDevice(env, ArgString(info, 1, "device"));
+  uint32_t queue = ArgU32(info, 2, "queue");
+  uint32_t dir = ArgDirection(info, 3);
+  auto ring = FindCaptureRing(ArgU32(info, 4, "ringId"));
+  uint32_t snaplen = ArgU32(info, 5, "snaplen");
   if (!ring) Throw(env, "NO_SUCH_RING", "unknown capture ring id");
+  if (queue >= RTE_MAX_QUEUES_PER_PORT) throw Napi::RangeError::New(env, "queue out of range");
   const struct rte_bpf_prm* filter = nullptr;
-  if (info.Length() > 5 && !info[5].IsUndefined()) {
-    filter = FindFilter(ArgU32(info, 5, "filterId"));
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    filter = FindFilter(ArgU32(info, 6, "filterId"));
     if (filter == nullptr) Throw(env, "NO_SUCH_FILTER", "unknown filter id");
   }
   // The pcapng flag makes the primary stamp every copy with its capture time.
-  // The primary loads its own copy of the filter before it answers.
-  CallbackKey key{port, static_cast<uint16_t>(queue), dir};
+  // The primary loads its own copy of the filter before it answers. By name,
+  // for every port: the primary finds the port, so this process need not
+  // have probed it (DPDK 22.11 hands secondaries vdev arguments cut at 63
+  // characters, and such a port cannot be opened here at all).
+  CallbackKey key{device, static_cast<uint16_t>(queue), dir, port};
   Track(key);
-  int ret = rte_pdump_enable_bpf(port, static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG, snaplen, ring->ring,
-                                 ring->pool, filter);
+  int ret = rte_pdump_enable_bpf_by_deviceid(device.c_str(), static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG, snaplen,
+                                             ring->ring, ring->pool, filter);
   if (ret < 0) {
     int err = rte_errno;
     // A refusal is an answer: nothing of ours is installed there. A request
@@ -285,27 +316,29 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// pdumpDisable([{port, queue, direction}]) -> Promise<[{port, queue, direction,
-// answered, removed, errno, message}]>: all requests at once, off the JS thread.
+// pdumpDisable([{port, device, queue, direction}]) -> Promise<[{port, device,
+// queue, direction, answered, removed, errno, message}]>: all requests at
+// once, off the JS thread.
 Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "pdumpDisable([{ port, queue, direction }])");
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "pdumpDisable([{ port, device, queue, direction }])");
   Napi::Array list = info[0].As<Napi::Array>();
   std::vector<CallbackKey> keys;
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value v = list.Get(i);
-    if (!v.IsObject()) throw Napi::TypeError::New(env, "pdumpDisable: each entry is { port, queue, direction }");
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "pdumpDisable: each entry is { port, device, queue, direction }");
     Napi::Object o = v.As<Napi::Object>();
     uint32_t port = o.Get("port").ToNumber().Uint32Value();
+    Napi::Value dev = o.Get("device");
+    if (!dev.IsString()) throw Napi::TypeError::New(env, "pdumpDisable: device must be the port's device name");
+    std::string device = CheckDevice(env, dev.As<Napi::String>().Utf8Value());
     uint32_t queue = o.Get("queue").ToNumber().Uint32Value();
     uint32_t dir = o.Get("direction").ToNumber().Uint32Value();
-    if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
-      Throw(env, "NO_SUCH_PORT", "port " + std::to_string(port) + " does not exist in the primary");
-    }
+    if (port >= RTE_MAX_ETHPORTS) Throw(env, "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
     if (queue >= RTE_MAX_QUEUES_PER_PORT) throw Napi::RangeError::New(env, "queue out of range");
     if (dir != RTE_PDUMP_FLAG_RX && dir != RTE_PDUMP_FLAG_TX) throw Napi::RangeError::New(env, "direction must be 1 (rx) or 2 (tx)");
-    keys.emplace_back(static_cast<uint16_t>(port), static_cast<uint16_t>(queue), dir);
+    keys.push_back(CallbackKey{device, static_cast<uint16_t>(queue), dir, static_cast<uint16_t>(port)});
   }
   auto* worker = new DisableWorker(env, std::move(keys));
   Napi::Promise p = worker->Promise();
@@ -313,16 +346,17 @@ Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// pdumpTracked() -> [{port, queue, direction}]: callbacks that may still be installed.
+// pdumpTracked() -> [{port, device, queue, direction}]: callbacks that may still be installed.
 Napi::Value PdumpTracked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto keys = Tracked();
   Napi::Array out = Napi::Array::New(env, keys.size());
   for (size_t i = 0; i < keys.size(); i++) {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("port", Napi::Number::New(env, std::get<0>(keys[i])));
-    o.Set("queue", Napi::Number::New(env, std::get<1>(keys[i])));
-    o.Set("direction", Napi::Number::New(env, std::get<2>(keys[i])));
+    o.Set("port", Napi::Number::New(env, keys[i].port));
+    o.Set("device", Napi::String::New(env, keys[i].device));
+    o.Set("queue", Napi::Number::New(env, keys[i].queue));
+    o.Set("direction", Napi::Number::New(env, keys[i].dir));
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;
@@ -358,7 +392,8 @@ Napi::Value PdumpEmergencyDisable(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), EmergencyDisable());
 }
 
-// pdumpQueueStats(port, queue, direction 1|2)
+// pdumpQueueStats(port, queue, direction 1|2). The memzone is indexed by the
+// primary's port id, so this holds for ports this process could not probe too.
 Napi::Value PdumpQueueStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);

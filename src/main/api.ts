@@ -17,7 +17,7 @@ import { requireUnusedEal } from './attach';
 import { LIBRARY_OPTION_NAMES, validateCapture, DEFAULT_FILE_PREFIX, type CaptureInput, type CaptureRequest } from './capture-options';
 import { cleanupPrimary, type CleanupResult } from './commands/cleanup';
 import { doctorChecks, type Check } from './commands/doctor';
-import { primaryPorts } from './commands/list';
+import { listPrimaryPorts } from './commands/list';
 import { BurstcapError, runtimeError, usageError } from './errors';
 import { native, type PortInfo } from './native';
 import { summaryJson, type SummaryJson } from './report';
@@ -222,7 +222,7 @@ export async function listPorts(options?: PrimaryOptions & { eal?: readonly stri
   const { prefix, verbose } = primaryOptions(options, 'listPorts()', ['eal']);
   const eal = options?.eal;
   if (eal !== undefined && (!Array.isArray(eal) || !eal.every((a) => typeof a === 'string'))) throw usageError('BAD_OPTION', 'eal: expected an array of strings');
-  return primaryPorts({ prefix, verbose, extraEal: eal, allowReexec: false });
+  return listPrimaryPorts({ prefix, verbose, extraEal: eal, allowReexec: false });
 }
 
 /** Removes what killed captures left in the primary, as `burstcap cleanup --json` reports it. Uses this process's one EAL. */

@@ -12,19 +12,20 @@ import { stopCallbacks } from './callbacks';
 import {
   captureObjects,
   describeObject,
+  everyQueueRefs,
   judge,
   ownerOfCommand,
-  queueKey,
+  withDevices,
   type CaptureObject,
   type Judgement,
   type PoolFacts,
   type RingFacts,
   type Secondary,
 } from './leftovers';
-import { native, type CallbackRef } from './native';
+import { native, type PortInfo } from './native';
 import { ownerRecords, type FoundRecord } from './owner-record';
 import { describeStopped } from './pdump-grace';
-import { primaryPortIds } from './primary';
+import { primaryPorts, probeFailures } from './primary';
 import { runtimeDir } from './runtime-dir';
 
 const SECONDARY_SOCKET = /^mp_socket_(\d+)_/;
@@ -136,10 +137,33 @@ function primaryDevices(primaryPid: number): Set<string> {
   return names;
 }
 
+/**
+ * Why callbacks on some of the primary's ports cannot be removed from here
+ * (leftovers.ts Facts.unreachablePorts). Without telemetry the primary's
+ * ports cannot be listed; a secondary probes every device the primary has,
+ * and logs a failure for each it cannot open, so a clean log then means no
+ * port is missing.
+ */
+function unreachablePorts(ports: readonly PortInfo[], listed: boolean, failures: readonly string[]): string | undefined {
+  if (listed || failures.length === 0) return undefined;
+  const known = ports.map((p) => p.port).join(', ');
+  return (
+    `the primary's ports could not all be listed (its telemetry does not answer or cannot name one of them), ` +
+    `and this process could not open some device (DPDK said: ${failures.slice(-2).join('; ')})${known ? `; known: port(s) ${known}` : ''}`
+  );
+}
+
+/** Every port of the primary, and why some cannot be covered by a disable. Requires EAL. */
+function allPorts(prefix: string): { ports: PortInfo[]; unreachable: string | undefined } {
+  const failures = probeFailures(native.ealLog(200));
+  const { ports, listed } = primaryPorts(prefix, native.listPorts(), failures);
+  return { ports, unreachable: unreachablePorts(ports, listed, failures) };
+}
+
 /** Requires EAL to be attached to the primary of `prefix`. */
-export function judgeLeftovers(prefix: string, primaryPid: number): { judgement: Judgement; found: Secondary[] } {
+export function judgeLeftovers(prefix: string, primaryPid: number): { judgement: Judgement; found: Secondary[]; ports: PortInfo[] } {
   const zones = native.listSharedObjects().map((z) => z.name);
-  const ports = native.listPorts();
+  const { ports, unreachable } = allPorts(prefix);
   const candidates = captureObjects(zones, ports.map((p) => p.name));
   const records = ownerRecords(prefix);
   const found = secondaries(prefix, records);
@@ -149,11 +173,10 @@ export function judgeLeftovers(prefix: string, primaryPid: number): { judgement:
     if (c.kind === 'pool') pools.set(c.name, native.sharedObjectFacts('pool', c.name) as PoolFacts | null);
     if (c.kind === 'ring') rings.set(c.name, native.sharedObjectFacts('ring', c.name) as RingFacts | null);
   }
+  // Only ports opened here show what a vdev really is.
   const vdevs = new Map(
-    ports.filter((p) => candidates.some((c) => c.kind === 'vdev' && c.name === p.name)).map((p) => [p.name, { driver: p.driver, rxQueues: p.rxQueues, txQueues: p.txQueues }]),
+    ports.filter((p) => p.probed && candidates.some((c) => c.kind === 'vdev' && c.name === p.name)).map((p) => [p.name, { driver: p.driver, rxQueues: p.rxQueues, txQueues: p.txQueues }]),
   );
-  const seen = new Set(ports.map((p) => p.port));
-  const unseenPorts = (primaryPortIds(prefix) ?? []).filter((p) => !seen.has(p));
   const judgement = judge({
     candidates,
     records,
@@ -163,9 +186,9 @@ export function judgeLeftovers(prefix: string, primaryPid: number): { judgement:
     vdevs,
     primaryDevices: primaryDevices(primaryPid),
     isPrimaryCode: primaryCode(primaryPid),
-    unseenPorts,
+    unreachablePorts: unreachable,
   });
-  return { judgement, found };
+  return { judgement, found, ports };
 }
 
 async function withCleanupLock<T>(prefix: string, body: () => Promise<T>): Promise<T> {
@@ -184,15 +207,6 @@ async function withCleanupLock<T>(prefix: string, body: () => Promise<T>): Promi
   }
 }
 
-function everyQueue(): CallbackRef[] {
-  const refs: CallbackRef[] = [];
-  for (const port of native.listPorts()) {
-    for (let q = 0; q < port.rxQueues; q++) refs.push({ port: port.port, queue: q, direction: 1 });
-    for (let q = 0; q < port.txQueues; q++) refs.push({ port: port.port, queue: q, direction: 2 });
-  }
-  return refs;
-}
-
 function freeObject(o: CaptureObject): boolean {
   return o.kind === 'vdev' ? native.vdevRemove(o.name) : native.freeStaleObject(o.kind, o.name);
 }
@@ -203,7 +217,7 @@ export async function cleanupLeftovers(prefix: string, primaryPid: number): Prom
   try {
     await withCleanupLock(prefix, async () => {
       // Judged under the lock: what another cleanup just removed is not seen again.
-      const { judgement, found } = judgeLeftovers(prefix, primaryPid);
+      const { judgement, found, ports } = judgeLeftovers(prefix, primaryPid);
       report.judgement = judgement;
       removeDeadSockets(prefix, found);
       if (judgement.stale.length === 0 && judgement.callbacks.length === 0) {
@@ -215,7 +229,13 @@ export async function cleanupLeftovers(prefix: string, primaryPid: number): Prom
         report.leftInPlace = `the primary is ${stopped} and cannot answer`;
         return;
       }
-      const refs = judgement.everyQueue ? everyQueue().filter((c) => !judgement.liveQueues.has(queueKey(c))) : judgement.callbacks;
+      const recorded = withDevices(judgement.callbacks, ports);
+      if (recorded.unresolved.length > 0) {
+        // A callback that cannot be named cannot be disabled: freeing what it feeds could crash the primary.
+        report.leftInPlace = `callback(s) on record for port(s) ${[...new Set(recorded.unresolved.map((c) => c.port))].join(', ')} cannot be named from here, so they cannot be disabled`;
+        return;
+      }
+      const refs = judgement.everyQueue ? everyQueueRefs(ports, judgement.liveQueues) : recorded.refs;
       const verdict = await stopCallbacks(refs, { prefix, pid: primaryPid });
       report.callbacksDisabled = verdict.results.filter((r) => r.removed).length;
       if (!verdict.safe) {

@@ -60,9 +60,19 @@ export interface Facts {
   primaryDevices: ReadonlySet<string>;
   /** True when the address is code mapped by the primary. */
   isPrimaryCode: (address: bigint) => boolean;
-  /** Ports of the primary that this process cannot see (callbacks there cannot be removed from here). */
-  unseenPorts: readonly number[];
+  /**
+   * Why a callback on some port of the primary cannot be removed from here,
+   * or undefined when every port is covered. A port this process could not
+   * probe is covered as long as its device name is known: disables go by
+   * name, and the primary finds the port. What is not covered: a port the
+   * primary's telemetry lists but cannot name, or probe failures in this
+   * process's EAL log while the primary has no telemetry to list its ports.
+   */
+  unreachablePorts: string | undefined;
 }
+
+/** A port as a by-name disable needs it: its id (the primary's), device name and queue counts. */
+export interface QueuePort { port: number; name: string; rxQueues: number; txQueues: number }
 
 export interface StaleObject { object: CaptureObject; evidence: string }
 
@@ -256,8 +266,8 @@ export function judge(f: Facts): Judgement {
     } else if (c.kind === 'vdev' && !pdumpShapedVdev(c.name, f)) {
       why = f.primaryDevices.has(c.name) ? 'the primary was started with it' : 'it is not shaped like a dpdk-pdump output';
     }
-    if (!why && f.unseenPorts.length > 0) {
-      why = `the primary has port(s) ${f.unseenPorts.join(', ')} that this process cannot open: a callback there may still feed it`;
+    if (!why && f.unreachablePorts !== undefined) {
+      why = `${f.unreachablePorts}: a callback there may still feed it`;
     }
     if (why) kept.push({ object: c, why });
     else {
@@ -272,7 +282,41 @@ export function judge(f: Facts): Judgement {
   return { stale, kept, callbacks, everyQueue, liveQueues, blockedBy: blockedWhy ? blockedBy : [], deadRecords: blockedWhy ? [] : deadRecords };
 }
 
-export function queueKey(c: CallbackRef): string {
+/**
+ * The disables for tools that record nothing: every queue and direction of
+ * every port of the primary, by device name (ports this process could not
+ * probe included), except the queues a live burstcap holds.
+ */
+export function everyQueueRefs(ports: readonly QueuePort[], liveQueues: ReadonlySet<string>): CallbackRef[] {
+  const refs: CallbackRef[] = [];
+  for (const p of ports) {
+    for (let q = 0; q < p.rxQueues; q++) refs.push({ port: p.port, device: p.name, queue: q, direction: 1 });
+    for (let q = 0; q < p.txQueues; q++) refs.push({ port: p.port, device: p.name, queue: q, direction: 2 });
+  }
+  return refs.filter((c) => !liveQueues.has(queueKey(c)));
+}
+
+/**
+ * Callbacks from an owner record carry the device name; records written
+ * before they did carry the port id only, resolved here. One that cannot be
+ * resolved (its port is not among those known here) is `unresolved`: it
+ * cannot be disabled, so what it may feed must not be freed.
+ */
+export function withDevices(
+  refs: readonly (Omit<CallbackRef, 'device'> & { device?: string | undefined })[],
+  ports: readonly QueuePort[],
+): { refs: CallbackRef[]; unresolved: Omit<CallbackRef, 'device'>[] } {
+  const out: CallbackRef[] = [];
+  const unresolved: Omit<CallbackRef, 'device'>[] = [];
+  for (const r of refs) {
+    const device = r.device ?? ports.find((p) => p.port === r.port)?.name;
+    if (device !== undefined) out.push({ port: r.port, device, queue: r.queue, direction: r.direction });
+    else unresolved.push({ port: r.port, queue: r.queue, direction: r.direction });
+  }
+  return { refs: out, unresolved };
+}
+
+export function queueKey(c: Omit<CallbackRef, 'device'>): string {
   return `${c.port}/${c.queue}/${c.direction}`;
 }
 

@@ -8,11 +8,24 @@ import { BurstcapError } from './errors';
 
 export interface AttachResult { mainLcore: number; socket: number; tscHz: number }
 export interface ClockRef { tsc: bigint; ns: bigint; hz: bigint }
-export interface PortInfo {
+/** A port as this process opened it (native listPorts). */
+export interface LocalPortInfo {
   port: number; name: string; driver: string; mac: string;
   rxQueues: number; txQueues: number; socket: number; linkUp: boolean; linkSpeedMbps: number;
 }
-export interface CallbackRef { port: number; queue: number; direction: 1 | 2 }
+/** A port of the primary (primary.ts primaryPorts): opened here, or known from the primary's telemetry only. */
+export interface PortInfo extends LocalPortInfo {
+  /** This process probed the port itself. Captures work either way: pdump requests name the device. */
+  probed: boolean;
+  /** For a port not probed here: DPDK's words on why (its probe failure lines). */
+  notProbedReason?: string | undefined;
+}
+/**
+ * One callback in the primary. `device` is the name the primary knows the
+ * port by: every request carries it, so a callback on a port this process
+ * could not probe is enabled, tracked and disabled like any other.
+ */
+export interface CallbackRef { port: number; device: string; queue: number; direction: 1 | 2 }
 export interface DisableResult extends CallbackRef {
   /** The primary read the request and replied. */
   answered: boolean;
@@ -110,7 +123,7 @@ export interface Native {
   createFilter(expression: string): number;
   destroyFilter(id: number): void;
   pdumpReady(): boolean;
-  pdumpEnable(port: number, queue: number, direction: 1 | 2, ringId: number, snaplen: number, filterId?: number): void;
+  pdumpEnable(port: number, device: string, queue: number, direction: 1 | 2, ringId: number, snaplen: number, filterId?: number): void;
   /** Sends every disable at once; resolves when each was answered or timed out (DPDK: 5 s). */
   pdumpDisable(callbacks: readonly CallbackRef[]): Promise<DisableResult[]>;
   /** Callbacks this process asked for and has not seen removed (unanswered enables included). */
@@ -120,7 +133,8 @@ export interface Native {
   /** Delivers the running batch's remaining disables without waiting for answers. */
   pdumpHurry(): void;
   pdumpQueueStats(port: number, queue: number, direction: 1 | 2): PdumpCounters;
-  listPorts(): PortInfo[];
+  /** The ports this process could probe: see primary.ts primaryPorts for all of the primary's. */
+  listPorts(): LocalPortInfo[];
   portByName(name: string): number;
   vdevCreate(name: string, args: string, ringId: number): number;
   vdevRemove(name: string): boolean;

@@ -10,7 +10,7 @@ import { Control, newSharedBlock } from '../workers/control';
 import { attach, type Attachment } from './attach';
 import { checkBudget, hugepageState } from './budget';
 import { runtimeError } from './errors';
-import { primaryHeapFree, primaryPortIds } from './primary';
+import { primaryHeapFree, primaryPorts, probeFailures } from './primary';
 import { workerCpus } from './busy-cpus';
 import { stopCallbacks, type StopVerdict } from './callbacks';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
@@ -176,41 +176,17 @@ function isInterface(name: string): boolean {
   return name !== '' && !name.includes('/') && name !== '.' && name !== '..' && fs.existsSync(`/sys/class/net/${name}`);
 }
 
-const PROBE_FAILURE = /Couldn't|failed to initiali[sz]e|probe failed|Cannot|cannot/;
-
 /**
- * A port the primary has but this process could not probe (a vdev whose
- * arguments DPDK cut at 63 characters, a driver missing here): say so, with
- * DPDK's own words, instead of "no such port".
+ * Every port of the primary, including ports this process could not probe
+ * (a vdev whose arguments DPDK cut at 63 characters, a driver missing here):
+ * those are captured by device name, the primary doing all the copying.
+ * Nothing of a capture needs the captured port opened here: --writer vdev
+ * and interface outputs are vdevs of their own, and the per-queue counters
+ * are read by the primary's port id.
  */
-function checkPortsProbed(prefix: string, ours: readonly number[]): void {
-  const theirs = primaryPortIds(prefix);
-  if (!theirs) return;
-  const missing = theirs.filter((p) => !ours.includes(p));
-  if (missing.length === 0) return;
-  const evidence = native
-    .ealLog(200)
-    .split('\n')
-    .filter((l) => PROBE_FAILURE.test(l) && !/PCI|not driven|cannot be used/.test(l))
-    .slice(-4)
-    .join('; ');
-  throw runtimeError(
-    'PORT_NOT_PROBED',
-    `the primary has port(s) ${missing.join(', ')} but burstcap could not open them as a secondary` +
-      (evidence ? ` (DPDK said: ${evidence})` : '') +
-      '. DPDK 22.11 passes vdev arguments to secondaries cut at 63 characters: shorten them (e.g. shorter rx_pcap paths) and restart the primary; ' +
-      'a hardware port needs the same driver and access (vfio/uio) here as in the primary',
-  );
-}
-
-function planCapture(opts: CaptureOptions): CapturePlan {
-  const ports = native.listPorts();
-  try {
-    return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface, format: opts.format, rotating: opts.rotation !== undefined });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'NO_SUCH_PORT') checkPortsProbed(opts.prefix, ports.map((p) => p.port));
-    throw err;
-  }
+/** Every port of the primary, those this process could not open included (captured by device name). */
+function planCapture(opts: CaptureOptions, ports: readonly PortInfo[]): CapturePlan {
+  return buildPlan(opts.tuples, ports, { writer: opts.writer, isInterface, format: opts.format, rotating: opts.rotation !== undefined });
 }
 
 /**
@@ -249,7 +225,7 @@ export class CaptureSession {
   #mustExitNow = false;
   /** pcapng: the section every file starts with, and the primary's ports. */
   #section: PcapngSection = {};
-  #ports: PortInfo[] = [];
+  #ports: readonly PortInfo[] = [];
   #startNs = 0n;
   #ringIds: readonly number[] = [];
   #postRotate: PostRotate | undefined;
@@ -375,13 +351,14 @@ export class CaptureSession {
     const cpus = await workerCpus(allowed, attachment.primary.lcores, attachment.primary.pid, opts.cpus);
 
     // Every usage error is found before anything in the primary changes.
-    const plan = planCapture(opts);
+    const primaryPortList = primaryPorts(opts.prefix, native.listPorts(), probeFailures(native.ealLog(200))).ports;
+    const plan = planCapture(opts, primaryPortList);
     checkOutputs(plan);
     const filterId = this.#createFilter();
     for (const line of describeCleanup(await cleanupLeftovers(opts.prefix, attachment.primary.pid))) warn(line);
     checkBudget(plan, hugepageState(), primaryHeapFree(opts.prefix));
     this.#createPartDirs(plan);
-    this.#ports = native.listPorts();
+    this.#ports = primaryPortList;
     this.#startNs = wallNs();
     const rings = this.#createRings(plan, record);
     this.#ringIds = rings;
@@ -640,10 +617,10 @@ export class CaptureSession {
    */
   #enableCallbacks(plan: CapturePlan, rings: readonly number[], primaryPid: number, filterId: number | undefined, record: OwnerRecord): void {
     plan.rings.forEach((r, i) => {
-      const ref: CallbackRef = { port: r.port, queue: r.queue, direction: DIRECTION_FLAG[r.direction] };
+      const ref: CallbackRef = { port: r.port, device: r.portName, queue: r.queue, direction: DIRECTION_FLAG[r.direction] };
       record.addCallbacks([ref]);
       try {
-        native.pdumpEnable(r.port, r.queue, ref.direction, rings[i]!, this.#snaplen, filterId);
+        native.pdumpEnable(r.port, r.portName, r.queue, ref.direction, rings[i]!, this.#snaplen, filterId);
       } catch (err) {
         // A refusal is an answer: nothing was installed, so nothing to keep on record.
         record.setCallbacks(native.pdumpTracked());

@@ -92,7 +92,7 @@ describe('burstcap list', () => {
     expect(r.code, describeResult(args, r)).toBe(0);
 
     const [header, ...rows] = r.stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['port', 'name', 'driver', 'mac', 'rxq', 'txq', 'link']);
+    expect(header?.split(/\s+/)).toEqual(['port', 'name', 'driver', 'mac', 'rxq', 'txq', 'link', 'opened']);
     expect(rows).toHaveLength(LIST_PORTS.length);
     rows.forEach((row, i) => {
       const [port, name, driver, mac, rxq, txq] = row.split(/\s+/);
@@ -104,6 +104,8 @@ describe('burstcap list', () => {
         txq: String(LIST_TXQ),
       });
       expect(mac).toMatch(MAC);
+      // net_null ports: every one is opened by this process too.
+      expect(row.trimEnd().endsWith('yes'), row).toBe(true);
     });
   });
 

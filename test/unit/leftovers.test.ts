@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockingSecondaries, captureObjects, judge, ownerOfCommand, type Facts, type Secondary } from '../../src/main/leftovers';
+import { blockingSecondaries, captureObjects, everyQueueRefs, judge, ownerOfCommand, withDevices, type Facts, type Secondary } from '../../src/main/leftovers';
 import type { FoundRecord, OwnerRecordData } from '../../src/main/owner-record';
 
 const ZONES = [
@@ -52,7 +52,7 @@ function record(tag: string, live: boolean, extra: Partial<OwnerRecordData> = {}
     live,
     data: {
       tool: 'burstcap', version: 1, pid: Number(tag.slice(2)), tag, mpSocket: `mp_socket_${tag.slice(2)}_1`, capturing: true,
-      rings: [`${tag}r0`], pools: [`${tag}p0`], vdevs: [], callbacks: [{ port: 0, queue: 0, direction: 1 }], leftInPlace: undefined, ...extra,
+      rings: [`${tag}r0`], pools: [`${tag}p0`], vdevs: [], callbacks: [{ port: 0, device: 'net_null0', queue: 0, direction: 1 }], leftInPlace: undefined, ...extra,
     },
   };
 }
@@ -74,7 +74,7 @@ function facts(over: Partial<Facts> = {}): Facts {
     vdevs: new Map([['net_pcap_rx_0', { driver: 'net_pcap', rxQueues: 0, txQueues: 1 }]]),
     primaryDevices: new Set(['net_null0']),
     isPrimaryCode,
-    unseenPorts: [],
+    unreachablePorts: undefined,
     ...over,
   };
 }
@@ -137,17 +137,45 @@ describe('judge', () => {
     expect(j.deadRecords).toEqual([]);
   });
 
-  it('refuses other tools\' leftovers while the primary has ports this process cannot see', () => {
-    const j = judge(facts({ unseenPorts: [3] }));
+  it('refuses other tools\' leftovers while a port of the primary cannot be reached by name', () => {
+    const j = judge(facts({ unreachablePorts: "the primary's ports could not all be listed" }));
     expect(names(j.kept)).toContain('ring:rx_ring_0');
+    expect(j.kept.find((k) => k.object.name === 'rx_ring_0')?.why).toMatch(/could not all be listed: a callback there may still feed it/);
     expect(names(j.stale)).toContain('ring:bc100r0');
+    expect(j.everyQueue).toBe(false);
+  });
+
+  it('a port this process could not open but can name is covered: every queue of it is disabled by name', () => {
+    const j = judge(facts());
+    expect(j.everyQueue).toBe(true);
+    const ports = [
+      { port: 0, name: 'net_null0', rxQueues: 1, txQueues: 1 },
+      { port: 1, name: 'net_pcap0', rxQueues: 2, txQueues: 2 },
+    ];
+    const refs = everyQueueRefs(ports, new Set(['0/0/2']));
+    expect(refs).toEqual([
+      { port: 0, device: 'net_null0', queue: 0, direction: 1 },
+      { port: 1, device: 'net_pcap0', queue: 0, direction: 1 },
+      { port: 1, device: 'net_pcap0', queue: 1, direction: 1 },
+      { port: 1, device: 'net_pcap0', queue: 0, direction: 2 },
+      { port: 1, device: 'net_pcap0', queue: 1, direction: 2 },
+    ]);
+  });
+
+  it('recorded callbacks without a device name get it from the port id; one that cannot be named is unresolved, never dropped', () => {
+    const ports = [{ port: 1, name: 'net_pcap0', rxQueues: 2, txQueues: 2 }];
+    expect(withDevices([{ port: 1, queue: 1, direction: 2 }, { port: 7, queue: 0, direction: 1 }], ports)).toEqual({
+      refs: [{ port: 1, device: 'net_pcap0', queue: 1, direction: 2 }],
+      unresolved: [{ port: 7, queue: 0, direction: 1 }],
+    });
+    expect(withDevices([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }], ports).refs).toEqual([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }]);
   });
 
   it('never disables a recorded callback on a queue a live burstcap now holds', () => {
     const j = judge(facts({ candidates: captureObjects(['RG_bc100r0', 'MP_bc100p0'], []), records: [record('bc100', false), record('bc200', true)] }));
     expect(j.callbacks).toEqual([]);
     const k = judge(facts({ candidates: captureObjects(['RG_bc100r0', 'MP_bc100p0'], []), records: [record('bc100', false)] }));
-    expect(k.callbacks).toEqual([{ port: 0, queue: 0, direction: 1 }]);
+    expect(k.callbacks).toEqual([{ port: 0, device: 'net_null0', queue: 0, direction: 1 }]);
   });
 });
 

@@ -6,13 +6,27 @@ import { captureBytes, checkBudget } from '../../src/main/budget';
 import { chooseCpus } from '../../src/main/busy-cpus';
 
 function port(id: number, name: string, rxq: number, txq: number): PortInfo {
-  return { port: id, name, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0 };
+  return { port: id, name, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0, probed: true };
 }
 
 const PORTS = [port(0, 'net_null0', 2, 2), port(1, '0000:3b:00.0', 4, 1)];
 const OPTS = { writer: 'native' as const, isInterface: (n: string) => n === 'veth0' };
 
 describe('buildPlan', () => {
+  it('plans a port this process could not open like any other, with the device name its requests carry', () => {
+    const unprobed: PortInfo = { ...port(2, 'net_pcap0', 2, 2), driver: 'net_pcap', probed: false, notProbedReason: "Couldn't open /tmp/x" };
+    for (const writer of ['native', 'vdev'] as const) {
+      const plan = buildPlan([parseTuple('port=2,queue=*,rx-dev=/o/rx.pcap,tx-dev=veth0')], [...PORTS, unprobed], { ...OPTS, writer });
+      expect(plan.rings.map((r) => `${r.port}/${r.portName}/${r.queue}/${r.direction}/${r.sink.kind}`)).toEqual([
+        `2/net_pcap0/0/rx/${writer === 'vdev' ? 'vdev-file' : 'file'}`,
+        `2/net_pcap0/1/rx/${writer === 'vdev' ? 'vdev-file' : 'file'}`,
+        '2/net_pcap0/0/tx/iface',
+        '2/net_pcap0/1/tx/iface',
+      ]);
+    }
+    const byName = buildPlan([parseTuple('device_id=net_pcap0,queue=1,rx-dev=/o/rx.pcap')], [...PORTS, unprobed], OPTS);
+    expect(byName.rings.map((r) => r.port)).toEqual([2]);
+  });
   it('makes one ring per queue and direction and merges them into the named files', () => {
     const plan = buildPlan([parseTuple('port=0,queue=*,rx-dev=/o/rx.pcap,tx-dev=/o/tx.pcap')], PORTS, OPTS);
     expect(plan.rings.map((r) => `${r.port}/${r.queue}/${r.direction}`)).toEqual(['0/0/rx', '0/1/rx', '0/0/tx', '0/1/tx']);

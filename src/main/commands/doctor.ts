@@ -10,7 +10,7 @@ import { judgeLeftovers } from '../cleanup';
 import { describeObject } from '../leftovers';
 import { freeLcoreId } from '../lcores';
 import { native } from '../native';
-import { checkVersion, inspectPrimary, type PrimaryFacts } from '../primary';
+import { checkVersion, inspectPrimary, primaryPorts, probeFailures, type PrimaryFacts } from '../primary';
 import { formatBytes } from '../report';
 import { runningPrimaries } from '../runtime-dir';
 
@@ -99,9 +99,9 @@ async function primaryChecks(prefix: string, allowReexec: boolean): Promise<Chec
     );
     checks.push(
       check('ports', () => {
-        const ports = native.listPorts();
+        const { ports } = primaryPorts(prefix, native.listPorts(), probeFailures(native.ealLog(200)));
         if (ports.length === 0) fail('the primary has no ports this process can see', 'see burstcap list -v for probe errors');
-        return ports.map((p) => `${p.port}:${p.name} (${p.rxQueues} rxq, ${p.txQueues} txq)`).join(', ');
+        return ports.map((p) => `${p.port}:${p.name} (${p.rxQueues} rxq, ${p.txQueues} txq${p.probed ? '' : ', not opened here: captured by name'})`).join(', ');
       }),
     );
     checks.push(
