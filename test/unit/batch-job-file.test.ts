@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJobText, readJobDocument } from '../../src/batch/job-file';
 import { expandPath, formatDate } from '../../src/batch/templates';
@@ -101,5 +103,22 @@ describe('job file', () => {
     expect(rejected(() => parseJobText('jobs:\n  - a: 1\n    a: 2\n', 'j.yaml')).code).toBe('BATCH_FILE_SYNTAX');
     expect(rejected(() => parseJobText('{', 'j.json')).code).toBe('BATCH_FILE_SYNTAX');
     expect(rejected(() => parseJobText('{}', 'j.txt')).code).toBe('BATCH_FILE_TYPE');
+  });
+});
+
+describe('the README\'s batch examples', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### batch'), readme.indexOf('### pdump'));
+  const block = (lang: string): string => {
+    const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+    if (!m) throw new Error(`no ${lang} example in the README's batch section`);
+    return m[1]!;
+  };
+
+  it('are valid job files, and the YAML and the JSON are the same jobs', () => {
+    const fromYaml = readJobDocument(parseJobText(block('yaml'), 'jobs.yaml'), 'jobs.yaml', DATE);
+    const fromJson = readJobDocument(parseJobText(block('json'), 'jobs.json'), 'jobs.json', DATE);
+    expect(fromYaml.map((j) => j.args)).toEqual(fromJson.map((j) => j.args));
+    expect(fromYaml.map((j) => j.name)).toEqual(['app1-port0', 'app1-port1', 'app2']);
   });
 });
