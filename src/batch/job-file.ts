@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { validateCapture, type CaptureInput, type CaptureRequest, type OptionNames } from '../main/capture-options';
-import { isBurstcapError, usageError } from '../main/errors';
+import { isBurstcapError, usageError, type BurstcapError } from '../main/errors';
 import { isInterface } from '../main/session';
 import { parseTuple } from '../main/tuple';
 import { expandTuple, type TemplateValues } from './templates';
@@ -181,7 +181,20 @@ export function readJobDocument(doc: unknown, file: string, started: string): Ba
   checkKeys(defaults, `${file}: defaults`, false);
   const rawJobs = doc['jobs'];
   if (!Array.isArray(rawJobs) || rawJobs.length === 0) throw usageError('BATCH_NO_JOBS', `${file}: jobs: expected a non-empty list of jobs`);
-  const jobs = rawJobs.map((raw, i) => readJob(raw, i, defaults, file, started));
+  // Every bad job is named at once, one line each: a file with several
+  // mistakes should not take as many runs to fix.
+  const problems: BurstcapError[] = [];
+  const jobs = rawJobs.flatMap((raw, i) => {
+    try {
+      return [readJob(raw, i, defaults, file, started)];
+    } catch (err) {
+      if (!isBurstcapError(err)) throw err;
+      problems.push(err);
+      return [];
+    }
+  });
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) throw usageError(problems[0]!.code, problems.map((p) => p.message).join('\n'));
   const names = new Map<string, number>();
   const writers = new Map<string, string>();
   for (const job of jobs) {

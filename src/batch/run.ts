@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkJsonTarget } from '../main/commands/capture';
-import { usageError } from '../main/errors';
+import { isBurstcapError, usageError } from '../main/errors';
 import { writeJson, type SummaryJson } from '../main/report';
 import { JobProcess, type JobOutcome } from './child';
 import { loadJobFile, type BatchJob } from './job-file';
@@ -94,7 +94,15 @@ export async function runBatchCommand(cmd: BatchCommand): Promise<number> {
   const started = new Date();
   const parallel = parseParallel(cmd.parallel);
   checkJsonTarget(cmd.json);
-  const { jobs } = loadJobFile(cmd.file, formatDate(started));
+  let jobs: BatchJob[];
+  try {
+    jobs = loadJobFile(cmd.file, formatDate(started)).jobs;
+  } catch (err) {
+    if (!isBurstcapError(err) || err.kind !== 'usage') throw err;
+    // One line per bad job, each in burstcap's one-line error form.
+    for (const line of err.message.split('\n')) process.stderr.write(`burstcap: error: ${line}\n`);
+    return EXIT_USAGE;
+  }
   if (cmd.dryRun) return dryRun(jobs, parallel, cmd.file);
 
   // Device names are turned into port ids from telemetry, so that

@@ -88,6 +88,11 @@ describe('job file', () => {
     expect(rejected(() => read({ jobs: [{ name: 'x' }] })).code).toBe('NO_TUPLE');
   });
 
+  it('names every bad job at once, one line each', () => {
+    const err = rejected(() => read({ jobs: [{ name: 'a', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap', count: 'x' }, { name: 'ok', pdump: 'port=0,queue=0,rx-dev=/t/o.pcap' }, { name: 'b', colour: 1 }] }));
+    expect(err.message.split('\n')).toEqual([expect.stringMatching(/^jobs\.json: job 'a': count 'x'/), expect.stringMatching(/^jobs\.json: job 'b': unknown key colour/)]);
+  });
+
   it('refuses two jobs of one name, a name unfit for a file name, and two jobs writing one file', () => {
     const job = (name: string, file: string) => ({ name, pdump: `port=0,queue=0,rx-dev=${file}` });
     expect(rejected(() => read({ jobs: [job('a', '/t/1.pcap'), job('a', '/t/2.pcap')] })).code).toBe('BATCH_DUPLICATE_NAME');
