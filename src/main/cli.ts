@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CLI_OPTION_NAMES, DEFAULT_FILE_PREFIX, validateCapture } from './capture-options';
 import { parseAutostops } from './rotation';
+import { runBatchCommand } from '../batch/run';
 import { runCaptureCommand } from './commands/capture';
 import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
@@ -66,6 +67,23 @@ Examples:
   burstcap capture --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcapng,tx-dev=/tmp/p0.pcapng'
   burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/rx-q%q.pcapng'
+`;
+
+const BATCH_HELP = `
+Each job takes the long options of burstcap capture as keys (file-prefix, pdump,
+count, duration, filter, snaplen, cpus, writer, group-read, eal, verbose), plus
+name and dir; defaults apply to every job. Output paths may use {job}, {port},
+{queue} (one file per queue), {dir} and {date} (the batch's start, YYYYmmdd-HHMMSS).
+
+Jobs against different primaries, or different queues of one primary, run in
+parallel; jobs capturing the same queue of one primary run one after another,
+in file order.
+
+Example (jobs.yaml):
+  defaults: { duration: 10, dir: /var/tmp/caps }
+  jobs:
+    - { name: app1, file-prefix: app1, pdump: ['port=0,queue=*,rx-dev={dir}/{job}-{date}.pcap'] }
+    - { name: app2, file-prefix: app2, pdump: ['port=0,queue=*,rx-dev={dir}/{job}-q{queue}.pcap'] }
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -140,6 +158,25 @@ function buildProgram(): Command {
         CLI_OPTION_NAMES,
       );
       process.exitCode = await runCaptureCommand({ ...request, json: o['json'] as string | undefined, quiet: o['quiet'] as boolean | undefined });
+    });
+
+  program
+    .command('batch')
+    .description('run the captures of a job file (JSON or YAML), each in its own process, in parallel where they do not conflict')
+    .argument('<jobs-file>', 'jobs.json, jobs.yaml or jobs.yml: { defaults: {...}, jobs: [{ name, file-prefix, pdump, ... }] }')
+    .option('--parallel <n>', 'run at most this many jobs at once (default: the CPUs this process may use)')
+    .option('--dry-run', 'check every job (keys, primaries, ports and queues, outputs, hugepages) without starting any')
+    .option('--json <file|->', "write every job's status, exit code and summary as JSON")
+    .option('--continue-on-error', 'keep starting jobs after one fails (by default the first failure stops the batch)')
+    .addHelpText('after', BATCH_HELP)
+    .action(async (file: string, o: Record<string, unknown>) => {
+      process.exitCode = await runBatchCommand({
+        file,
+        parallel: o['parallel'] as string | undefined,
+        dryRun: o['dryRun'] === true,
+        json: o['json'] as string | undefined,
+        continueOnError: o['continueOnError'] === true,
+      });
     });
 
   program

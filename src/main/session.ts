@@ -172,7 +172,7 @@ function addStats(into: PcapngStats, q: PdumpCounters): void {
 }
 
 /** Any network interface the kernel knows, with or without an address (dpdk-pdump uses if_nametoindex). */
-function isInterface(name: string): boolean {
+export function isInterface(name: string): boolean {
   return name !== '' && !name.includes('/') && name !== '.' && name !== '..' && fs.existsSync(`/sys/class/net/${name}`);
 }
 
