@@ -274,6 +274,21 @@ Napi::Value PcapFileWriter::Write(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+FramesRun FramesArgs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "frames must be a Buffer");
+  auto frames = info[0].As<Napi::Buffer<uint8_t>>();
+  FramesRun run;
+  run.frame_size = ArgU32(info, 1, "frameSize");
+  if (run.frame_size == 0 || run.frame_size > frames.Length()) throw Napi::RangeError::New(env, "frameSize must be from 1 to the length of frames");
+  run.frames = frames.Data();
+  run.in_pool = frames.Length() / run.frame_size;
+  run.count = ArgU32(info, 2, "count");
+  run.ts = TimestampArg(info, 3);
+  run.step = TimestampArg(info, 4);
+  return run;
+}
+
 // writeFrames(frames, frameSize, count, tsNs, stepNs): `count` records taken
 // in turn from `frames`, a run of frameSize-byte frames, wrapping around. The
 // writer's own cost per record without one JS call per packet, reading its
@@ -281,20 +296,12 @@ Napi::Value PcapFileWriter::Write(const Napi::CallbackInfo& info) {
 Napi::Value PcapFileWriter::WriteFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) Throw(env, "WRITER_CLOSED", "the writer is closed");
-  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "frames must be a Buffer");
-  auto frames = info[0].As<Napi::Buffer<uint8_t>>();
-  uint32_t frame_size = ArgU32(info, 1, "frameSize");
-  if (frame_size == 0 || frame_size > frames.Length()) throw Napi::RangeError::New(env, "frameSize must be from 1 to the length of frames");
-  uint32_t count = ArgU32(info, 2, "count");
-  uint64_t ts = TimestampArg(info, 3);
-  uint64_t step = TimestampArg(info, 4);
-  size_t in_pool = frames.Length() / frame_size;
-  size_t next = 0;
-  for (uint32_t i = 0; i < count; i++, ts += step) {
-    if (!writer_.Begin(ts, frame_size, frame_size)) break;
-    writer_.Append(frames.Data() + next * frame_size, frame_size);
-    if (++next == in_pool) next = 0;
-  }
+  FramesRun run = FramesArgs(info);
+  run.Each([this, &run](const uint8_t* frame, uint64_t ts) {
+    if (!writer_.Begin(ts, run.frame_size, run.frame_size)) return false;
+    writer_.Append(frame, run.frame_size);
+    return true;
+  });
   CheckError(env);
   return env.Undefined();
 }

@@ -167,6 +167,31 @@ inline void PcapWriter::Append(const void* data, size_t len) {
 // options.mode of a JS call: the permission bits of a new output (0600 if absent).
 mode_t FileModeOption(const Napi::Object& o);
 
+// The arguments of writeFrames(frames, frameSize, count, tsNs, stepNs), for
+// both file writers' benchmark entry, and the walk over the frames it asks
+// for: `count` records taken in turn from a run of frameSize-byte frames,
+// wrapping around, one every stepNs.
+struct FramesRun {
+  const uint8_t* frames = nullptr;
+  size_t in_pool = 0;
+  uint32_t frame_size = 0;
+  uint32_t count = 0;
+  uint64_t ts = 0;
+  uint64_t step = 0;
+  // Calls write(frame, ts) for each record until it returns false.
+  template <typename F>
+  void Each(F write) const {
+    size_t next = 0;
+    uint64_t t = ts;
+    for (uint32_t i = 0; i < count; i++, t += step) {
+      if (!write(frames + next * frame_size, t)) return;
+      if (++next == in_pool) next = 0;
+    }
+  }
+};
+FramesRun FramesArgs(const Napi::CallbackInfo& info);
+uint64_t TimestampArg(const Napi::CallbackInfo& info, size_t i);
+
 // JS class over PcapWriter, for tests, benchmarks and the merge step.
 class PcapFileWriter : public Napi::ObjectWrap<PcapFileWriter> {
  public:

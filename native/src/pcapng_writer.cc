@@ -8,7 +8,6 @@
 
 namespace burstcap {
 
-uint64_t TimestampArg(const Napi::CallbackInfo& info, size_t i);  // pcap_writer.cc
 
 namespace {
 constexpr uint32_t kShbType = 0x0A0D0D0A;
@@ -223,21 +222,13 @@ Napi::Value PcapngFileWriter::Write(const Napi::CallbackInfo& info) {
 Napi::Value PcapngFileWriter::WriteFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) Throw(env, "WRITER_CLOSED", "the writer is closed");
-  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "frames must be a Buffer");
-  auto frames = info[0].As<Napi::Buffer<uint8_t>>();
-  uint32_t frame_size = ArgU32(info, 1, "frameSize");
-  if (frame_size == 0 || frame_size > frames.Length()) throw Napi::RangeError::New(env, "frameSize must be from 1 to the length of frames");
-  uint32_t count = ArgU32(info, 2, "count");
-  uint64_t ts = TimestampArg(info, 3);
-  uint64_t step = TimestampArg(info, 4);
-  size_t in_pool = frames.Length() / frame_size;
-  size_t next = 0;
-  for (uint32_t i = 0; i < count; i++, ts += step) {
-    if (!writer_.Begin(0, ts, frame_size, frame_size, kEpbInbound, 0)) break;
-    writer_.Append(frames.Data() + next * frame_size, frame_size);
+  FramesRun run = FramesArgs(info);
+  run.Each([this, &run](const uint8_t* frame, uint64_t ts) {
+    if (!writer_.Begin(0, ts, run.frame_size, run.frame_size, kEpbInbound, 0)) return false;
+    writer_.Append(frame, run.frame_size);
     writer_.End();
-    if (++next == in_pool) next = 0;
-  }
+    return true;
+  });
   CheckError(env);
   return env.Undefined();
 }
