@@ -76,7 +76,7 @@ export function computeRun(i: RunInputs): RunMetrics {
   // The paced primary's offered counter is its next sequence number.
   const seqWindow = { from: i.before.tx, to: i.after.tx };
   const offeredBySeq = haveSeq ? i.files.reduce((s, f) => s + expectedInWindow(seqWindow, f.directions), 0) : null;
-  const capturedBySeq = haveSeq ? checks.reduce((s, c) => s + c!.inWindow, 0) : null;
+  const capturedBySeq = haveSeq ? checks.reduce((s, c) => s + c.inWindow, 0) : null;
   const primaryPps = perSecond(i.after.forwarded - i.before.forwarded, windowS);
   return {
     window_s: windowS,
@@ -91,8 +91,8 @@ export function computeRun(i: RunInputs): RunMetrics {
     offered_by_seq: offeredBySeq,
     captured_by_seq: capturedBySeq,
     loss_by_seq: offeredBySeq === null || capturedBySeq === null ? null : lossFraction(offeredBySeq, capturedBySeq),
-    intact: haveSeq ? checks.reduce((s, x) => s + x!.intact, 0) : null,
-    damaged: haveSeq ? checks.reduce((s, x) => s + x!.damaged, 0) : null,
+    intact: haveSeq ? checks.reduce((s, x) => s + x.intact, 0) : null,
+    damaged: haveSeq ? checks.reduce((s, x) => s + x.damaged, 0) : null,
     primary_tx_dropped: i.after.txDropped - i.before.txDropped,
     cpu_s: i.cpuS,
     primary_pps: primaryPps,

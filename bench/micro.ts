@@ -7,6 +7,7 @@
 import Benchmark from 'benchmark';
 import fs from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { native } from '../src/main/native';
 import { parseTuple } from '../src/main/tuple';
 
@@ -90,7 +91,7 @@ function runSuite(suite: Benchmark.Suite): Promise<Benchmark.Target[]> {
   return new Promise((resolve, reject) => {
     const done: Benchmark.Target[] = [];
     suite.on('cycle', (e) => {
-      if (e.target.error) reject(e.target.error instanceof Error ? e.target.error : new Error(String(e.target.error)));
+      if (e.target.error) reject(e.target.error instanceof Error ? e.target.error : new Error(inspect(e.target.error)));
       done.push(e.target);
     });
     suite.on('complete', () => resolve(done));
@@ -172,7 +173,7 @@ export async function runMicroBenchmarks(opts: MicroOptions): Promise<MicroRepor
 
   try {
     const targets = await runSuite(suite);
-    if (mergeError !== undefined) throw mergeError;
+    if (mergeError !== undefined) throw mergeError instanceof Error ? mergeError : new Error(inspect(mergeError));
     const results = targets.map((t) => {
       const u = unitOf.get(t.name) ?? { unit: 'ops/s', perOp: 1 };
       return { name: t.name, rate: t.hz * u.perOp, unit: u.unit, rme: t.stats.rme, samples: t.stats.sample.length };

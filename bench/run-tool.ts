@@ -192,7 +192,7 @@ export async function runTool(req: RunRequest): Promise<RunOutcome> {
   const tool = new ToolProcess(launch);
   let before: PrimaryCounters | undefined;
   let after: PrimaryCounters | undefined;
-  let killed = false;
+  let killed: boolean;
   try {
     await tool.waitFor(launch.ready, READY_TIMEOUT_MS);
     record.startup_s = Number(process.hrtime.bigint() - started) / 1e9;

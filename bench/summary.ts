@@ -91,7 +91,7 @@ export function buildSummary(
       }
       perTool[t] = summarizeTool(own, zeroLoss.get(s.name)?.get(t));
     }
-    summary[s.name] = { ...perTool, ratios: ratiosOf(perTool, s.kind) } as ScenarioSummary;
+    summary[s.name] = { ...perTool, ratios: ratiosOf(perTool, s.kind) };
   }
   return summary;
 }

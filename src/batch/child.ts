@@ -68,7 +68,7 @@ export class JobProcess {
     // Its own process group: a Ctrl-C at the terminal reaches the batch only,
     // which forwards it once. Sent to both, every capture would see two
     // SIGINTs and stop without emptying its rings.
-    this.#child = spawn(cmd!, [...launch, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = spawn(cmd, [...launch, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-STDERR_KEEP);
       if (!this.capturing && STARTED_LINE.test(this.#stderr)) {

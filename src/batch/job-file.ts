@@ -140,14 +140,14 @@ function readJob(raw: unknown, index: number, defaults: Record<string, unknown>,
   const dir = merged['dir'];
   if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw usageError('BATCH_BAD_DIR', `${where}: dir: expected a directory name, got ${describe(dir)}`);
   if (typeof dir === 'string' && dir.includes(',')) throw usageError('BATCH_BAD_DIR', `${where}: dir ${dir} contains ',', which a tuple cannot hold`);
-  const values: TemplateValues = { job: nameValue, dir: dir as string | undefined, date };
+  const values: TemplateValues = { job: nameValue, dir: dir, date };
   const input = Object.fromEntries(Object.keys(CAPTURE_KEYS).map((k) => [k, merged[k]])) as Record<CaptureKey, unknown>;
   // A single tuple may be written without a list around it.
   if (typeof input.pdump === 'string') input.pdump = [input.pdump];
   try {
     let tuples: string[] = [];
     if (Array.isArray(input.pdump) && input.pdump.every((t) => typeof t === 'string')) {
-      tuples = (input.pdump as string[]).map((text) => expandTuple(text, parseTuple(text), values, `${where} pdump '${text}'`));
+      tuples = (input.pdump).map((text) => expandTuple(text, parseTuple(text), values, `${where} pdump '${text}'`));
     }
     const captureInput = Object.fromEntries(Object.entries(CAPTURE_KEYS).map(([key, option]) => [option, key === 'pdump' && tuples.length > 0 ? tuples : input[key as CaptureKey]])) as unknown as CaptureInput;
     const request = validateCapture(captureInput, KEY_NAMES);

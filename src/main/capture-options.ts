@@ -184,7 +184,7 @@ function stringList(value: unknown, name: string): string[] | undefined {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw usageError('BAD_OPTION', `${name}: expected an array of strings, got ${describe(value)}`);
   }
-  return [...(value as string[])];
+  return [...(value)];
 }
 
 function cpuText(value: unknown, name: string): string {

@@ -84,7 +84,7 @@ function holdsSocket(pid: number, inode: string): boolean {
  */
 export function secondaries(prefix: string, records: readonly FoundRecord[]): Secondary[] {
   const dir = runtimeDir(prefix);
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync(dir);
   } catch {

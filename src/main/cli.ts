@@ -4,6 +4,8 @@
  * touched in the primary), 1 runtime failure. Errors are one line on stderr:
  * `burstcap: error: <what happened and how to fix it>`.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CLI_OPTION_NAMES, DEFAULT_FILE_PREFIX, validateCapture } from './capture-options';
 import { parseAutostops } from './rotation';
@@ -99,6 +101,8 @@ type BenchModule = typeof import('./commands/bench');
  */
 function loadBench(): BenchModule {
   try {
+    // Loaded on demand (see above): an import would load it for every command.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('./commands/bench') as BenchModule;
   } catch (err) {
     if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
@@ -110,10 +114,16 @@ function loadBench(): BenchModule {
   }
 }
 
+/** package.json sits outside the compiled tree (rootDir), so it is read, not imported. */
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 function buildProgram(): Command {
   const program = new Command('burstcap')
     .description('Capture packets from a running DPDK application (the primary) into pcap files, one pinned worker per port, queue and direction.')
-    .version(require('../../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)');
 
   program

@@ -163,10 +163,13 @@ const ADDON_PATH_FROM_SOURCE = path.join(__dirname, '..', '..', 'native', 'build
 
 function load(): Native {
   let addon: Native;
+  // A compiled addon is loaded with require(): there is no import for .node files.
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(ADDON_PATH) as Native;
   } catch {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       addon = require(ADDON_PATH_FROM_SOURCE) as Native;
     } catch (err) {
       throw new BurstcapError('ADDON_MISSING', `the native addon is not built (${(err as Error).message}); run 'npm run setup'`);
@@ -195,6 +198,8 @@ let loaded: Native | undefined;
 export const native: Native = new Proxy({} as Native, {
   get(_target, prop: string | symbol) {
     loaded ??= load();
+    // The addon's functions are plain functions: none uses `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     return loaded[prop as keyof Native];
   },
 });

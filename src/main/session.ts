@@ -674,12 +674,7 @@ export class CaptureSession {
         break;
       }
       let packets = 0;
-      let bytes = 0;
-      for (let i = 0; i < workers.size; i++) {
-        const c = workers.counters(i);
-        packets += c.packets;
-        bytes += c.bytes;
-      }
+      for (let i = 0; i < workers.size; i++) packets += workers.counters(i).packets;
       if (opts.count !== undefined && packets >= opts.count) {
         this.requestStop('count');
         break;

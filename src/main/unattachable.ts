@@ -186,7 +186,7 @@ export function unattachableProcesses(): UnattachableProcess[] {
   };
   const ownMountNs = link('/proc/self/ns/mnt');
   const found: UnattachableProcess[] = [];
-  let pids: number[] = [];
+  let pids: number[];
   try {
     pids = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
   } catch {

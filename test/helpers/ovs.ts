@@ -72,7 +72,7 @@ export class OvsDpdk {
     } catch (err) {
       const log = ovs.log();
       await ovs.stop();
-      throw new Error(`${(err as Error).message}\n--- ovs-vswitchd log ---\n${log.slice(-4000)}`);
+      throw new Error(`${(err as Error).message}\n--- ovs-vswitchd log ---\n${log.slice(-4000)}`, { cause: err });
     }
   }
 
@@ -117,7 +117,7 @@ export class OvsDpdk {
   async #until(check: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = check();
       } catch {

@@ -62,6 +62,7 @@ const AUTO_START_READY = /Port statistics =+/;
 const START_REFUSED = /Not all ports were started|Fail(ed)? to start/i;
 const STATS_BLOCK = /NIC statistics for port (\d+)\s*#+\s*\n([\s\S]*?)\n\s*#{20,}/g;
 // Clear-screen sequences from --stats-period would wipe a terminal that shows a failure.
+// eslint-disable-next-line no-control-regex -- the escape character is what this matches
 const TERMINAL_CONTROL = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const VALID_PREFIX = /^[A-Za-z0-9_-]+$/;
 const OWNED_PREFIX = new RegExp(`^${PREFIX_STEM}(\\d+)_\\d+`);
@@ -336,7 +337,7 @@ export class Testpmd {
       await tp.waitUntil(() => (tp.isReady() ? true : undefined), START_TIMEOUT_MS, 'testpmd to become ready');
     } catch (err) {
       await tp.stop();
-      throw new Error(`testpmd (prefix ${tp.prefix}) did not start: ${(err as Error).message}`);
+      throw new Error(`testpmd (prefix ${tp.prefix}) did not start: ${(err as Error).message}`, { cause: err });
     }
     return tp;
   }

@@ -14,7 +14,7 @@ function rejected(run: () => unknown): BurstcapError {
     run();
   } catch (err) {
     if (isBurstcapError(err)) return err;
-    throw new Error(`expected a BurstcapError, got ${String(err)}`);
+    throw new Error(`expected a BurstcapError, got ${String(err)}`, { cause: err });
   }
   throw new Error('expected a BurstcapError, nothing was thrown');
 }

@@ -21,7 +21,7 @@ function checkWellFormed(xml: string): string[] {
   };
   for (const m of xml.matchAll(token)) {
     checkText(xml.slice(last, m.index));
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
     if (m[2] === undefined) continue;
     const [, closing, name, attrs, selfClosing] = m;
     const attrNames = [...(attrs ?? '').matchAll(/([\w:.-]+)\s*=/g)].map((a) => a[1]);
@@ -32,7 +32,7 @@ function checkWellFormed(xml: string): string[] {
       if (open !== name) errors.push(`</${name}> closes <${open}>`);
     } else if (!selfClosing) {
       if (stack.length === 0) roots++;
-      stack.push(name!);
+      stack.push(name);
     } else if (stack.length === 0) {
       roots++;
     }

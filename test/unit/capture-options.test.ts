@@ -10,7 +10,7 @@ function rejected(run: () => unknown): BurstcapError {
     run();
   } catch (err) {
     if (isBurstcapError(err)) return err;
-    throw new Error(`expected a BurstcapError, got ${String(err)}`);
+    throw new Error(`expected a BurstcapError, got ${String(err)}`, { cause: err });
   }
   throw new Error('expected a BurstcapError, nothing was thrown');
 }
@@ -20,7 +20,7 @@ async function rejectedAsync(promise: Promise<unknown>): Promise<BurstcapError> 
     await promise;
   } catch (err) {
     if (isBurstcapError(err)) return err;
-    throw new Error(`expected a BurstcapError, got ${String(err)}`);
+    throw new Error(`expected a BurstcapError, got ${String(err)}`, { cause: err });
   }
   throw new Error('expected a rejection, the promise resolved');
 }

@@ -44,7 +44,10 @@ export function parseTools(text: string): ToolName[] {
 
 /** Commander's option object to a typed command; every value checked here. */
 export function benchCommandFrom(o: Record<string, unknown>): BenchCommand {
-  const str = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
+  const str = (k: string): string | undefined => {
+    const v = o[k];
+    return v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
+  };
   const scenarios = str('scenarios') === undefined ? undefined : listOption(str('scenarios')!);
   if (scenarios !== undefined) {
     try {

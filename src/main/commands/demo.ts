@@ -4,7 +4,7 @@
  * out; burstcap captures rx and tx of both queues, and the demo checks the
  * files against what was replayed, byte for byte.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +39,7 @@ function runCapture(args: string[], cwd: string, onCapturing: () => void): Promi
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'cli.js'), 'capture', ...args], { stdio: ['ignore', 'inherit', 'pipe'], cwd });
     let seen = false;
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       process.stderr.write(d);
       if (!seen && d.toString().includes('Capturing on')) {
         seen = true;
@@ -52,7 +52,7 @@ function runCapture(args: string[], cwd: string, onCapturing: () => void): Promi
 }
 
 function tcpdump(file: string, count: number): string {
-  const r = require('node:child_process').spawnSync('tcpdump', ['-nn', '-tttt', '-r', file, '-c', String(count)], { encoding: 'utf8' }) as {
+  const r = spawnSync('tcpdump', ['-nn', '-tttt', '-r', file, '-c', String(count)], { encoding: 'utf8' }) as {
     stdout: string;
     stderr: string;
     status: number | null;
@@ -85,7 +85,7 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
     PROMPT,
     { cwd: dir },
   );
-  let code = 1;
+  let code: number;
   try {
     const rx = path.join(dir, 'rx.pcap');
     const tx = path.join(dir, 'tx.pcap');
