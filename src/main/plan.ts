@@ -69,6 +69,20 @@ export interface PlanOptions {
 
 export const QUEUE_PLACEHOLDER = '%q';
 
+/** rx-dev=- or tx-dev=-: the packets go to standard output as they arrive. */
+export const STDOUT_DEV = '-';
+/**
+ * The output a '-' becomes. Opening it gives the writer a file description
+ * of its own on whatever stdout is (a pipe, a FIFO, a file): its O_NONBLOCK
+ * does not leak into the pipe the shell shares with other processes, and the
+ * writer's FIFO path (non-blocking, watching the stop request) applies.
+ */
+export const STDOUT_PATH = '/proc/self/fd/1';
+
+export function isStdoutOutput(output: string): boolean {
+  return output === STDOUT_PATH;
+}
+
 function resolvePort(tuple: PdumpTuple, ports: readonly PortInfo[]): PortInfo {
   const found =
     tuple.source.kind === 'port'
@@ -113,8 +127,8 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
           );
         }
         seen.set(key, tuple.text);
-        const iface = opts.isInterface(dev);
-        const output = iface ? dev : path.resolve(dev.split(QUEUE_PLACEHOLDER).join(String(queue)));
+        const iface = dev !== STDOUT_DEV && opts.isInterface(dev);
+        const output = dev === STDOUT_DEV ? STDOUT_PATH : iface ? dev : path.resolve(dev.split(QUEUE_PLACEHOLDER).join(String(queue)));
         const sink: RingSink = iface
           ? { kind: 'iface', iface: dev }
           : opts.writer === 'vdev'
@@ -163,6 +177,14 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
           `give each queue and direction its own file (queue=<n>, or %q in the path, and separate rx-dev/tx-dev files)`,
       );
     }
+    if (isStdoutOutput(file) && list.length > 1) {
+      const what = list.map((r) => `port ${r.port} queue ${r.queue} ${r.direction}`).join(', ');
+      throw usageError(
+        'STDOUT_MERGED',
+        `cannot stream ${list.length} rings (${what}) to stdout (-): an output fed by several rings is merged only when the capture ends, ` +
+          `which is no stream; pick one queue and one direction (queue=<n>, rx-dev=- or tx-dev=-), or give each ring a FIFO of its own (mkfifo, rx-dev=<fifo>)`,
+      );
+    }
     if (list.length === 1) {
       outputs.push({ path: file, format, rings: [list[0]!.index], parts: [] });
       continue;
@@ -203,6 +225,7 @@ export function feedsParts(plan: CapturePlan, index: number): boolean {
 /** Output directories must exist and be writable: found before the primary is touched. */
 export function checkOutputs(plan: CapturePlan): void {
   for (const out of plan.outputs) {
+    if (isStdoutOutput(out.path)) continue; // checked with the options (checkStdoutStream)
     const dir = path.dirname(out.path);
     let stat: fs.Stats;
     try {
