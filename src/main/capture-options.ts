@@ -7,8 +7,6 @@
 import { parseCount, parseCpuList, parseSnaplen } from './cpu-list';
 import { usageError } from './errors';
 import { native } from './native';
-import fs from 'node:fs';
-import tty from 'node:tty';
 import { STDOUT_DEV, type OutputFormat, type WriterKind } from './plan';
 import { parseAutostops, parseRotation, type RotationSpec } from './rotation';
 import { parseTuple, type PdumpTuple } from './tuple';
@@ -152,26 +150,6 @@ export function stdoutTuples(tuples: readonly PdumpTuple[]): PdumpTuple[] {
 }
 
 /**
- * Where a '-' output would go: a pipe, a FIFO or a file. Binary packets on
- * a terminal are never wanted, and a socket (a stdio of a program that
- * spawned burstcap with socketpairs) cannot be opened again by path.
- */
-export function checkStdoutStream(fd = 1): void {
-  if (tty.isatty(fd)) {
-    throw usageError('STDOUT_IS_TERMINAL', "rx-dev=- writes binary packets to stdout, which is a terminal; pipe it (| tshark -r -, | tcpdump -r -) or redirect it to a file (> out.pcap)");
-  }
-  let st: fs.Stats;
-  try {
-    st = fs.fstatSync(fd);
-  } catch (err) {
-    throw usageError('STDOUT_CLOSED', `rx-dev=- writes to stdout, but stdout is not open (${(err as Error).message}); pipe it or redirect it to a file`);
-  }
-  if (st.isSocket()) {
-    throw usageError('STDOUT_IS_SOCKET', 'rx-dev=- writes to stdout, but stdout is a socket, which cannot be reopened for the capture; pipe it through cat or give a FIFO (mkfifo) as rx-dev');
-  }
-}
-
-/**
  * One stream on stdout: '-' in one tuple only (rx-dev=- with tx-dev=- in
  * that tuple is one output, as with a file), written by burstcap itself, and
  * not rotated.
@@ -188,7 +166,6 @@ export function checkStdoutTuples(tuples: readonly PdumpTuple[], writer: WriterK
   }
   if (writer === 'vdev') throw usageError('STDOUT_NEEDS_NATIVE', `${names.writer} vdev cannot stream to stdout (-): net_pcap writes files; use ${names.writer} native`);
   if (rotating) throw usageError('ROTATION_OF_STDOUT', `${names.rotate} cannot rotate stdout (-): a stream is one file; write to a file to rotate`);
-  checkStdoutStream();
 }
 
 /** A syntax error is a usage error, found without EAL, before anything touches the primary. */

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import tty from 'node:tty';
 import { usageError } from './errors';
 import type { PortInfo } from './native';
 import type { PdumpTuple } from './tuple';
@@ -222,10 +223,36 @@ export function feedsParts(plan: CapturePlan, index: number): boolean {
   return plan.outputs.some((o) => o.parts.length > 0 && o.rings.includes(index));
 }
 
-/** Output directories must exist and be writable: found before the primary is touched. */
-export function checkOutputs(plan: CapturePlan): void {
+/**
+ * Where a '-' output would go: a pipe, a FIFO or a file. Binary packets on
+ * a terminal are never wanted, and a socket (a stdio of a program that
+ * spawned burstcap with socketpairs) cannot be opened again by path.
+ */
+export function checkStdoutStream(fd = 1): void {
+  if (tty.isatty(fd)) {
+    throw usageError('STDOUT_IS_TERMINAL', "rx-dev=- writes binary packets to stdout, which is a terminal; pipe it (| tshark -r -, | tcpdump -r -) or redirect it to a file (> out.pcap)");
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (err) {
+    throw usageError('STDOUT_CLOSED', `rx-dev=- writes to stdout, but stdout is not open (${(err as Error).message}); pipe it or redirect it to a file`);
+  }
+  if (st.isSocket()) {
+    throw usageError('STDOUT_IS_SOCKET', 'rx-dev=- writes to stdout, but stdout is a socket, which cannot be reopened for the capture; pipe it through cat or give a FIFO (mkfifo) as rx-dev');
+  }
+}
+
+/**
+ * Output directories must exist and be writable, and a '-' output needs a
+ * stdout it can stream to: found before the primary is touched.
+ */
+export function checkOutputs(plan: CapturePlan, stdoutFd = 1): void {
   for (const out of plan.outputs) {
-    if (isStdoutOutput(out.path)) continue; // checked with the options (checkStdoutStream)
+    if (isStdoutOutput(out.path)) {
+      checkStdoutStream(stdoutFd);
+      continue;
+    }
     const dir = path.dirname(out.path);
     let stat: fs.Stats;
     try {

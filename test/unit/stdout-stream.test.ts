@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkStdoutStream, CLI_OPTION_NAMES, validateCapture } from '../../src/main/capture-options';
+import { CLI_OPTION_NAMES, validateCapture } from '../../src/main/capture-options';
 import { checkJsonTarget } from '../../src/main/commands/capture';
 import { BurstcapError } from '../../src/main/errors';
 import type { PortInfo } from '../../src/main/native';
-import { buildPlan, checkOutputs, STDOUT_PATH } from '../../src/main/plan';
+import { buildPlan, checkOutputs, checkStdoutStream, STDOUT_PATH } from '../../src/main/plan';
 import { parseTuple } from '../../src/main/tuple';
 
 function port(id: number, rxq: number, txq: number): PortInfo {
@@ -34,7 +34,6 @@ describe('rx-dev=- in the plan', () => {
     expect(plan.rings.map((r) => r.sink)).toEqual([{ kind: 'file', path: STDOUT_PATH }]);
     expect(plan.outputs).toEqual([{ path: STDOUT_PATH, format: 'pcap', rings: [0], parts: [] }]);
     expect(plan.interfaces).toEqual([]);
-    expect(() => checkOutputs(plan)).not.toThrow();
     const ng = buildPlan([parseTuple('port=0,queue=0,tx-dev=-')], PORTS, { ...OPTS, format: 'pcapng' });
     expect(ng.outputs[0]!.format).toBe('pcapng');
   });
@@ -68,8 +67,11 @@ describe('rx-dev=- among the options', () => {
     try {
       const file = fs.openSync(path.join(dir, 'out.pcap'), 'w');
       expect(() => checkStdoutStream(file)).not.toThrow();
+      const plan = buildPlan([parseTuple('port=0,queue=1,rx-dev=-')], PORTS, OPTS);
+      expect(() => checkOutputs(plan, file)).not.toThrow();
       fs.closeSync(file);
       expect(usage(() => checkStdoutStream(file)).code).toBe('STDOUT_CLOSED');
+      expect(usage(() => checkOutputs(plan, file)).code).toBe('STDOUT_CLOSED');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
