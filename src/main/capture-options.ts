@@ -7,7 +7,7 @@
 import { parseCount, parseCpuList, parseSnaplen } from './cpu-list';
 import { usageError } from './errors';
 import { native } from './native';
-import type { OutputFormat, WriterKind } from './plan';
+import { STDOUT_DEV, type OutputFormat, type WriterKind } from './plan';
 import { parseAutostops, parseRotation, type RotationSpec } from './rotation';
 import { parseTuple, type PdumpTuple } from './tuple';
 
@@ -144,6 +144,30 @@ function autostopList(value: unknown, name: string): string[] {
   return [text(value, name)];
 }
 
+/** The tuples that send a direction to stdout (rx-dev=- or tx-dev=-). */
+export function stdoutTuples(tuples: readonly PdumpTuple[]): PdumpTuple[] {
+  return tuples.filter((t) => t.rxDev === STDOUT_DEV || t.txDev === STDOUT_DEV);
+}
+
+/**
+ * One stream on stdout: '-' in one tuple only (rx-dev=- with tx-dev=- in
+ * that tuple is one output, as with a file), written by burstcap itself, and
+ * not rotated.
+ */
+export function checkStdoutTuples(tuples: readonly PdumpTuple[], writer: WriterKind, rotating: boolean, names: OptionNames): void {
+  const streaming = stdoutTuples(tuples);
+  if (streaming.length === 0) return;
+  if (streaming.length > 1) {
+    throw usageError(
+      'STDOUT_TWICE',
+      `stdout (-) can take one output, but ${streaming.length} tuples send to it (${streaming.map((t) => `${names.pdump} '${t.text}'`).join(' and ')}); ` +
+        'send the others to files or FIFOs',
+    );
+  }
+  if (writer === 'vdev') throw usageError('STDOUT_NEEDS_NATIVE', `${names.writer} vdev cannot stream to stdout (-): net_pcap writes files; use ${names.writer} native`);
+  if (rotating) throw usageError('ROTATION_OF_STDOUT', `${names.rotate} cannot rotate stdout (-): a stream is one file; write to a file to rotate`);
+}
+
 /** A syntax error is a usage error, found without EAL, before anything touches the primary. */
 export function checkedFilter(expression: string): string {
   native.checkFilter(expression);
@@ -218,10 +242,12 @@ export function validateCapture(input: CaptureInput, names: OptionNames): Captur
     throw usageError('POST_ROTATE_NEEDS_ROTATION', `${names.postRotate} runs on the files a rotation closes: add ${names.rotate} filesize:, duration:, interval: or packets:`);
   }
   const count = input.count === undefined ? undefined : parseCount(text(input.count, names.count), names.count);
+  const writer = parseWriter(stringOption(input.writer, names.writer) ?? 'native', names.writer);
+  checkStdoutTuples(tuples, writer, rotation !== undefined, names);
   return {
     prefix,
     tuples,
-    writer: parseWriter(stringOption(input.writer, names.writer) ?? 'native', names.writer),
+    writer,
     // -c and -a packets: are the same limit: the smaller wins.
     count: count === undefined || stops.packets === undefined ? (count ?? stops.packets) : Math.min(count, stops.packets),
     durationS: stops.durationS,

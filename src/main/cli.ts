@@ -34,6 +34,8 @@ Tuples (the --pdump syntax of dpdk-pdump):
   %q in a path  keeps one file per queue instead (rx-dev=/tmp/rx-q%q.pcap)
   rx-dev = tx-dev   one file with both directions, in capture-time order
   an interface name (e.g. veth0) sends the packets to that interface instead
+  rx-dev=-      stdout, as the packets arrive (one queue and direction):
+                burstcap capture --pdump 'port=0,queue=0,rx-dev=-' | tshark -r -
 
 Files are pcap with nanosecond timestamps taken by the primary when it
 handled each packet; tcpdump, tshark and Wireshark read them. They are

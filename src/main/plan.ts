@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import tty from 'node:tty';
 import { usageError } from './errors';
 import type { PortInfo } from './native';
 import type { PdumpTuple } from './tuple';
@@ -69,6 +70,20 @@ export interface PlanOptions {
 
 export const QUEUE_PLACEHOLDER = '%q';
 
+/** rx-dev=- or tx-dev=-: the packets go to standard output as they arrive. */
+export const STDOUT_DEV = '-';
+/**
+ * The output a '-' becomes. Opening it gives the writer a file description
+ * of its own on whatever stdout is (a pipe, a FIFO, a file): its O_NONBLOCK
+ * does not leak into the pipe the shell shares with other processes, and the
+ * writer's FIFO path (non-blocking, watching the stop request) applies.
+ */
+export const STDOUT_PATH = '/proc/self/fd/1';
+
+export function isStdoutOutput(output: string): boolean {
+  return output === STDOUT_PATH;
+}
+
 function resolvePort(tuple: PdumpTuple, ports: readonly PortInfo[]): PortInfo {
   const found =
     tuple.source.kind === 'port'
@@ -113,8 +128,8 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
           );
         }
         seen.set(key, tuple.text);
-        const iface = opts.isInterface(dev);
-        const output = iface ? dev : path.resolve(dev.split(QUEUE_PLACEHOLDER).join(String(queue)));
+        const iface = dev !== STDOUT_DEV && opts.isInterface(dev);
+        const output = dev === STDOUT_DEV ? STDOUT_PATH : iface ? dev : path.resolve(dev.split(QUEUE_PLACEHOLDER).join(String(queue)));
         const sink: RingSink = iface
           ? { kind: 'iface', iface: dev }
           : opts.writer === 'vdev'
@@ -163,6 +178,14 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
           `give each queue and direction its own file (queue=<n>, or %q in the path, and separate rx-dev/tx-dev files)`,
       );
     }
+    if (isStdoutOutput(file) && list.length > 1) {
+      const what = list.map((r) => `port ${r.port} queue ${r.queue} ${r.direction}`).join(', ');
+      throw usageError(
+        'STDOUT_MERGED',
+        `cannot stream ${list.length} rings (${what}) to stdout (-): an output fed by several rings is merged only when the capture ends, ` +
+          `which is no stream; pick one queue and one direction (queue=<n>, rx-dev=- or tx-dev=-), or give each ring a FIFO of its own (mkfifo, rx-dev=<fifo>)`,
+      );
+    }
     if (list.length === 1) {
       outputs.push({ path: file, format, rings: [list[0]!.index], parts: [] });
       continue;
@@ -200,9 +223,36 @@ export function feedsParts(plan: CapturePlan, index: number): boolean {
   return plan.outputs.some((o) => o.parts.length > 0 && o.rings.includes(index));
 }
 
-/** Output directories must exist and be writable: found before the primary is touched. */
-export function checkOutputs(plan: CapturePlan): void {
+/**
+ * Where a '-' output would go: a pipe, a FIFO or a file. Binary packets on
+ * a terminal are never wanted, and a socket (a stdio of a program that
+ * spawned burstcap with socketpairs) cannot be opened again by path.
+ */
+export function checkStdoutStream(fd = 1): void {
+  if (tty.isatty(fd)) {
+    throw usageError('STDOUT_IS_TERMINAL', "rx-dev=- writes binary packets to stdout, which is a terminal; pipe it (| tshark -r -, | tcpdump -r -) or redirect it to a file (> out.pcap)");
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (err) {
+    throw usageError('STDOUT_CLOSED', `rx-dev=- writes to stdout, but stdout is not open (${(err as Error).message}); pipe it or redirect it to a file`);
+  }
+  if (st.isSocket()) {
+    throw usageError('STDOUT_IS_SOCKET', 'rx-dev=- writes to stdout, but stdout is a socket, which cannot be reopened for the capture; pipe it through cat or give a FIFO (mkfifo) as rx-dev');
+  }
+}
+
+/**
+ * Output directories must exist and be writable, and a '-' output needs a
+ * stdout it can stream to: found before the primary is touched.
+ */
+export function checkOutputs(plan: CapturePlan, stdoutFd = 1): void {
   for (const out of plan.outputs) {
+    if (isStdoutOutput(out.path)) {
+      checkStdoutStream(stdoutFd);
+      continue;
+    }
     const dir = path.dirname(out.path);
     let stat: fs.Stats;
     try {

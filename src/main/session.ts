@@ -16,7 +16,7 @@ import { stopCallbacks, type StopVerdict } from './callbacks';
 import { cleanupLeftovers, describeCleanup } from './cleanup';
 import { native, type CallbackRef, type MergePcapngOptions, type PcapngInterface, type PcapngSection, type PcapngStats, type PdumpCounters, type PortInfo } from './native';
 import { OwnerRecord } from './owner-record';
-import { buildPlan, checkOutputs, feedsParts, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type OutputFormat, type OutputPlan, type RingPlan, type WriterKind } from './plan';
+import { buildPlan, checkOutputs, feedsParts, isStdoutOutput, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type OutputFormat, type OutputPlan, type RingPlan, type WriterKind } from './plan';
 import { PostRotate, rotateOptions, type RotationSpec } from './rotation';
 import { formatMode, makePrivateDir, openPrivateFile, outputMode, removePrivateDir } from './private-dir';
 import { primaryStillAlive } from './runtime-dir';
@@ -45,7 +45,10 @@ const MAX_VDEV_ARGS = 63;
 const SHORT_TMP = '/tmp';
 const STAGING_DIR_PREFIX = 'bc';
 
-export type StopReason = 'signal' | 'count' | 'duration' | 'filesize' | 'files' | 'primary-exited' | 'write-error' | 'worker-failed';
+export type StopReason = 'signal' | 'count' | 'duration' | 'filesize' | 'files' | 'primary-exited' | 'write-error' | 'worker-failed' | 'output-closed';
+
+/** write(2)'s errno when the reader of a pipe went away (Node ignores SIGPIPE). */
+const EPIPE = 32;
 
 export interface CaptureOptions {
   prefix: string;
@@ -401,7 +404,7 @@ export class CaptureSession {
     const queueStats = plan.rings.map((r) => this.#queueStats(r));
     const outputs: OutputSummary[] = plan.rings.map((r, i) => {
       const o = outcomes[i]!;
-      if (!o.ok) errors.push(o.message);
+      if (!o.ok && !streamClosed(r, o)) errors.push(o.message);
       const counters = workers.counters(i);
       const q = queueStats[i]!;
       return {
@@ -666,7 +669,11 @@ export class CaptureSession {
       const now = Date.now();
       const failure = workers.firstFailure();
       if (failure) {
-        this.requestStop(failure.code === 'WRITE_FAILED' ? 'write-error' : 'worker-failed');
+        // The reader of a stdout stream quitting (| head, tshark closed) is
+        // how a stream ends, not a failure; any other write error is one.
+        const ring = plan.rings[workers.failedIndex(failure) ?? -1];
+        const closed = ring !== undefined && streamClosed(ring, failure);
+        this.requestStop(closed ? 'output-closed' : failure.code === 'WRITE_FAILED' ? 'write-error' : 'worker-failed');
         break;
       }
       if (!primaryStillAlive(opts.prefix, a.primary.pid)) {
@@ -757,6 +764,11 @@ export class CaptureSession {
     }
     return files;
   }
+}
+
+/** A worker that stopped because the reader of its stdout stream closed it. */
+function streamClosed(r: RingPlan, o: { code: string; errno: number | undefined }): boolean {
+  return isStdoutOutput(r.output) && o.code === 'WRITE_FAILED' && o.errno === EPIPE;
 }
 
 export function exitCodeFor(summary: CaptureSummary): number {

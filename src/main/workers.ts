@@ -133,6 +133,12 @@ export class DrainWorkers {
     return undefined;
   }
 
+  /** The ring index of an outcome firstFailure() returned. */
+  failedIndex(outcome: DrainOutcome): number | undefined {
+    const i = this.#settled.indexOf(outcome);
+    return i < 0 ? undefined : i;
+  }
+
   anyFinished(): boolean {
     return this.#settled.some((o) => o !== undefined);
   }

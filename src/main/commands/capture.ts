@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCapture } from '../api';
-import type { CaptureRequest } from '../capture-options';
+import { checkStdoutTuples, CLI_OPTION_NAMES, stdoutTuples, type CaptureRequest } from '../capture-options';
 import { isBurstcapError, usageError } from '../errors';
 import { outputMode } from '../private-dir';
 import { Reporter, summaryJson, writeJson } from '../report';
@@ -15,14 +15,19 @@ export interface CaptureCommand extends CaptureRequest {
   quiet?: boolean | undefined;
 }
 
-export function checkJsonTarget(target: string | undefined): void {
+export function checkJsonTarget(target: string | undefined, streaming = false): void {
+  if (target === '-' && streaming) {
+    throw usageError('STDOUT_TWICE', '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere');
+  }
   if (target === undefined || target === '-') return;
   const dir = path.dirname(path.resolve(target));
   if (!fs.existsSync(dir)) throw usageError('JSON_DIR_MISSING', `--json ${target}: directory ${dir} does not exist`);
 }
 
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
-  checkJsonTarget(cmd.json);
+  checkJsonTarget(cmd.json, stdoutTuples(cmd.tuples).length > 0);
+  // burstcap pdump comes here without validateCapture: the same stdout rules.
+  checkStdoutTuples(cmd.tuples, cmd.writer, cmd.rotation !== undefined, CLI_OPTION_NAMES);
   const reporter = new Reporter(process.stderr, cmd.quiet ?? false);
   // The capture is the library's (runCapture); what is added here belongs to
   // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
