@@ -3,21 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJobText, readJobDocument } from '../../src/batch/job-file';
 import { expandPath, formatDate } from '../../src/batch/templates';
-import { BurstcapError, isBurstcapError } from '../../src/main/errors';
 import { parseTuple } from '../../src/main/tuple';
+import { rejected } from '../helpers/errors';
 
 const FILE = 'jobs.json';
 const DATE = '20260102-030405';
 
-function rejected(run: () => unknown): BurstcapError {
-  try {
-    run();
-  } catch (err) {
-    if (isBurstcapError(err)) return err;
-    throw new Error(`expected a BurstcapError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected a BurstcapError, nothing was thrown');
-}
 
 const read = (doc: unknown) => readJobDocument(doc, FILE, DATE);
 

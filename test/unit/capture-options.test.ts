@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { capture, cleanup, doctor, listPorts } from '../../src/index';
 import { CLI_OPTION_NAMES, LIBRARY_OPTION_NAMES, validateCapture, type CaptureInput } from '../../src/main/capture-options';
 import { BurstcapError, isBurstcapError } from '../../src/main/errors';
+import { rejected } from '../helpers/errors';
 
 const TUPLE = 'port=0,queue=*,rx-dev=/tmp/rx.pcap';
 
-function rejected(run: () => unknown): BurstcapError {
-  try {
-    run();
-  } catch (err) {
-    if (isBurstcapError(err)) return err;
-    throw new Error(`expected a BurstcapError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected a BurstcapError, nothing was thrown');
-}
 
 async function rejectedAsync(promise: Promise<unknown>): Promise<BurstcapError> {
   try {
