@@ -83,9 +83,9 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    // The signal handlers stay until the process ends: a second Ctrl-C that
+    // arrives after a fast stop must not kill the process while it writes
+    // the summary (the capture is over; aborting again does nothing).
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
     // A worker blocked in its output cannot be joined by Node's exit.
