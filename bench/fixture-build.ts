@@ -6,21 +6,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../src/main/core/paths';
 
-const PACKAGE_NAME = 'burstcap';
 const SOURCE = path.join('test', 'fixtures', 'primary.c');
 const OUTPUT = path.join('dist', 'bench', 'build', 'primary');
 
 /** The checkout this module runs from, compiled (dist/bench) or not (bench). */
 export function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no ${PACKAGE_NAME} package.json above ${__dirname}`);
-    dir = up;
-  }
+  return PACKAGE_ROOT;
 }
 
 function pkgConfig(flag: string): string[] {

@@ -4,11 +4,11 @@
  * round so that no tool always runs first or last, then the summary.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { native } from '../src/main/native';
-import { makePrivateDir, removePrivateDir } from '../src/main/private-dir';
-import { primaryPid } from '../src/main/runtime-dir';
-import { buildFixturePrimary, repoRoot } from './fixture-build';
+import { native } from '../src/main/core/native';
+import { CLI_SCRIPT } from '../src/main/core/paths';
+import { makePrivateDir, removePrivateDir } from '../src/main/core/private-files';
+import { primaryPid } from '../src/main/primary/runtime-dir';
+import { buildFixturePrimary } from './fixture-build';
 import { runMicroBenchmarks, type MicroReport } from './micro';
 import { startPrimary, type BenchPrimary } from './primaries';
 import { cpuPlan, type CpuPlan } from './primary-args';
@@ -110,7 +110,7 @@ class Bench {
     // of the benchmark's traffic readable by all. A mkdtemp name is new and 0700.
     fs.mkdirSync(o.outDir, { recursive: true });
     this.#dir = makePrivateDir(o.outDir, 'bcb');
-    this.#burstcapCli = path.join(repoRoot(), 'dist', 'src', 'main', 'cli.js');
+    this.#burstcapCli = CLI_SCRIPT;
   }
 
   get dir(): string {

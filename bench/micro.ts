@@ -8,8 +8,8 @@ import Benchmark from 'benchmark';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { native } from '../src/main/native';
-import { parseTuple } from '../src/main/tuple';
+import { native } from '../src/main/core/native';
+import { parseTuple } from '../src/main/options/tuple';
 
 export interface MicroResult {
   name: string;

@@ -3,9 +3,9 @@
  * always stopped with their hugepage files and runtime directory removed.
  */
 import fs from 'node:fs';
-import { PrimaryProcess } from '../src/main/demo/primary-process';
-import { native } from '../src/main/native';
-import { telemetrySocket } from '../src/main/runtime-dir';
+import { PrimaryProcess } from '../src/main/primary/launch';
+import { native } from '../src/main/core/native';
+import { telemetrySocket } from '../src/main/primary/runtime-dir';
 import { fixtureArgs, testpmdArgs, type CpuPlan } from './primary-args';
 import type { Scenario } from './scenarios';
 

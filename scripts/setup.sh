@@ -81,7 +81,7 @@ if [ ! -f "$ADDON" ] || [ -n "$(find native/src native/binding.gyp -newer "$ADDO
 fi
 
 # --- TypeScript --------------------------------------------------------------
-if [ ! -f dist/src/main/cli.js ] || [ -n "$(find src bench tsconfig.json package.json -newer dist/src/main/cli.js -print -quit 2>/dev/null)" ]; then
+if [ ! -f dist/src/main/cli/cli.js ] || [ -n "$(find src bench tsconfig.json package.json -newer dist/src/main/cli/cli.js -print -quit 2>/dev/null)" ]; then
   log "compiling TypeScript"
   npx tsc -p tsconfig.json
 fi

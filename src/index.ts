@@ -32,5 +32,5 @@ export type {
   RingStatus,
   StopReason,
 } from './main/api';
-export { BurstcapError, isBurstcapError, type ErrorKind } from './main/errors';
-export type { OutputSummary, PortSummary } from './main/session';
+export { BurstcapError, isBurstcapError, type ErrorKind } from './main/core/errors';
+export type { OutputSummary, PortSummary } from './main/capture/session';

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "capture_ring.h"
+#include "control_layout.h"
 #include "errors.h"
 #include "pcap_writer.h"
 #include "pcapng_writer.h"
@@ -46,34 +47,7 @@ constexpr int kVdevTxRetries = 64;
 // reading was taken, and the negative delta shifts every later stamp by
 // years. Then all rings shift back by one offset measured on the first copy.
 constexpr int64_t kMaxClockSkewNs = 60ll * 1000000000ll;
-constexpr int64_t kOffsetUndecided = INT64_MIN;
 
-// Slots shared by every worker of one capture (src/workers/control.ts).
-enum SharedSlot : size_t {
-  kQuota = 0,        // packets left for -c; -1 means no limit
-  kClockOffset = 1,  // ns added to the primary's stamps; kOffsetUndecided until the first copy
-  kSharedSlotCount = 2,
-};
-
-// Control block layout, shared with src/workers/drain.ts (DrainSlot there).
-enum Slot : size_t {
-  kControl = 0,    // written by main: 0 run, 1 finish (drain what is queued), 2 abort
-  kPackets = 1,    // records written
-  kBytes = 2,      // captured bytes written
-  kWireBytes = 3,  // original lengths
-  kBursts = 4,
-  kErrno = 5,
-  kMalformed = 6,  // copies that were not pcapng blocks
-  kOverQuota = 7,  // copies freed unwritten because -c was reached
-  kQueued = 8,     // ring fill seen at the last poll
-  kPolling = 9,    // 1 once the output is open and the loop runs: callbacks may start
-  // 10 and 11 are the worker's JS (thread id, CPU).
-  kFilesClosed = 12,  // files this ring finished (rotation)
-  kFileBytes = 13,    // size of the file being written
-  kFilesFull = 14,    // 1 once -a files: is reached: the main thread stops the capture
-  kSlotCount = 15,
-};
-enum Control : int64_t { kRun = 0, kFinish = 1, kAbort = 2 };
 
 // The enhanced packet block rte_pcapng_copy() puts in front of every copy.
 struct EnhancedPacketBlock {
@@ -628,6 +602,26 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   out.Set("malformed", Napi::Number::New(env, static_cast<double>(malformed)));
   out.Set("overQuota", Napi::Number::New(env, static_cast<double>(over_quota)));
   return out;
+}
+
+namespace {
+Napi::Object NamesObject(Napi::Env env, const LayoutName* names, size_t n) {
+  Napi::Object o = Napi::Object::New(env);
+  for (size_t i = 0; i < n; i++) o.Set(names[i].name, Napi::Number::New(env, static_cast<double>(names[i].value)));
+  return o;
+}
+}  // namespace
+
+Napi::Value ControlLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("slots", NamesObject(env, kSlotNames, std::size(kSlotNames)));
+  layout.Set("slotCount", Napi::Number::New(env, kSlotCount));
+  layout.Set("control", NamesObject(env, kControlNames, std::size(kControlNames)));
+  layout.Set("sharedSlots", NamesObject(env, kSharedSlotNames, std::size(kSharedSlotNames)));
+  layout.Set("sharedSlotCount", Napi::Number::New(env, kSharedSlotCount));
+  layout.Set("offsetUndecided", Napi::BigInt::New(env, kOffsetUndecided));
+  return layout;
 }
 
 }  // namespace burstcap

@@ -7,4 +7,6 @@ namespace burstcap {
 Napi::Value Drain(const Napi::CallbackInfo& info);
 // drainClosedFiles(ringId) -> string[]: files that ring closed since the last call.
 Napi::Value DrainClosedFiles(const Napi::CallbackInfo& info);
+// controlLayout() -> the control blocks' slots and values by name (control_layout.h).
+Napi::Value ControlLayout(const Napi::CallbackInfo& info);
 }  // namespace burstcap

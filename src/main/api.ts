@@ -13,15 +13,15 @@
  * runCapture(). Only an 'exit' listener is added while a capture runs: if the
  * process ends in the middle, the primary's callbacks are disabled first.
  */
-import { requireUnusedEal } from './attach';
-import { LIBRARY_OPTION_NAMES, validateCapture, DEFAULT_FILE_PREFIX, type CaptureInput, type CaptureRequest } from './capture-options';
-import { cleanupPrimary, type CleanupResult } from './commands/cleanup';
-import { doctorChecks, type Check } from './commands/doctor';
-import { listPrimaryPorts } from './commands/list';
-import { BurstcapError, runtimeError, usageError } from './errors';
-import { native, type PortInfo } from './native';
-import { summaryJson, type SummaryJson } from './report';
-import { CaptureSession, type CaptureEvent, type CaptureSummary, type RingProgress, type RingStatus, type StopReason } from './session';
+import { requireUnusedEal } from './attach/attach';
+import { LIBRARY_OPTION_NAMES, validateCapture, DEFAULT_FILE_PREFIX, type CaptureInput, type CaptureRequest } from './options/capture-options';
+import { cleanupPrimary, type CleanupResult } from './cli/commands/cleanup';
+import { doctorChecks, type Check } from './cli/commands/doctor';
+import { listPrimaryPorts } from './cli/commands/list';
+import { BurstcapError, runtimeError, usageError } from './core/errors';
+import { native, type PortInfo } from './core/native';
+import { summaryJson, type SummaryJson } from './capture/report';
+import { CaptureSession, type CaptureEvent, type CaptureSummary, type RingProgress, type RingStatus, type StopReason } from './capture/session';
 
 /** How a running capture is told to stop, and who hears what it does. */
 export interface CaptureControl {

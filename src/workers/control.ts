@@ -1,57 +1,77 @@
 /**
- * The control block each drain worker shares with the main thread: one
- * BigInt64Array over a SharedArrayBuffer. Slots 0-9 and 12-14 are written by
- * the native loop (native/src/drain.cc has the same list); 10-11 by the
- * worker's JS.
+ * The control blocks each drain worker shares with the main thread: one
+ * BigInt64Array per worker and one shared by all of a capture's workers, over
+ * SharedArrayBuffers. Their layout is defined once, in
+ * native/src/control_layout.h; the addon exports it by name and this module
+ * reads it from there (on first use, so that importing burstcap does not load
+ * the addon). The names below are only the TypeScript spelling of that table:
+ * a name the addon does not export is an error at the first capture.
  */
-export const enum Slot {
-  Control = 0,
-  Packets = 1,
-  Bytes = 2,
-  WireBytes = 3,
-  Bursts = 4,
-  Errno = 5,
-  Malformed = 6,
-  OverQuota = 7,
-  Queued = 8,
-  /** Set by the native loop once its output is open and it polls the ring. */
-  Polling = 9,
-  Tid = 10,
-  Cpu = 11,
-  /** Files the ring closed so far (rotation). */
-  FilesClosed = 12,
-  /** Size of the file being written. */
-  FileBytes = 13,
-  /** 1 once -a files: is reached: the capture must stop. */
-  FilesFull = 14,
-}
-export const SLOT_COUNT = 16;
+import { BurstcapError } from '../main/core/errors';
+import { native } from '../main/core/native';
 
-export const enum Control {
-  Run = 0,
-  /** Drain what is queued, then return: the callbacks are already disabled. */
-  Finish = 1,
-  Abort = 2,
+const SLOT_NAMES = [
+  'Control', 'Packets', 'Bytes', 'WireBytes', 'Bursts', 'Errno', 'Malformed', 'OverQuota',
+  'Queued', 'Polling', 'Tid', 'Cpu', 'FilesClosed', 'FileBytes', 'FilesFull',
+] as const;
+const CONTROL_NAMES = ['Run', 'Finish', 'Abort'] as const;
+const SHARED_SLOT_NAMES = ['Quota', 'ClockOffset'] as const;
+
+export type SlotName = (typeof SLOT_NAMES)[number];
+export type ControlName = (typeof CONTROL_NAMES)[number];
+export type SharedSlotName = (typeof SHARED_SLOT_NAMES)[number];
+
+export interface ControlLayout {
+  slots: Record<SlotName, number>;
+  slotCount: number;
+  control: Record<ControlName, number>;
+  sharedSlots: Record<SharedSlotName, number>;
+  sharedSlotCount: number;
+  offsetUndecided: bigint;
+}
+
+function checkNames<N extends string>(table: Record<string, number>, names: readonly N[], what: string): Record<N, number> {
+  for (const name of names) {
+    if (typeof table[name] !== 'number') {
+      throw new BurstcapError('ADDON_MISMATCH', `the native addon defines no ${what} '${name}': it was built from other sources; run 'npm run build'`);
+    }
+  }
+  return table;
+}
+
+let layout: ControlLayout | undefined;
+
+export function controlLayout(): ControlLayout {
+  if (layout !== undefined) return layout;
+  const raw = native.controlLayout();
+  layout = {
+    ...raw,
+    slots: checkNames(raw.slots, SLOT_NAMES, 'control slot'),
+    control: checkNames(raw.control, CONTROL_NAMES, 'control value'),
+    sharedSlots: checkNames(raw.sharedSlots, SHARED_SLOT_NAMES, 'shared slot'),
+  };
+  return layout;
+}
+
+/** Index of a worker's slot. */
+export function slot(name: SlotName): number {
+  return controlLayout().slots[name];
+}
+
+/** A value main writes into the Control slot. */
+export function control(name: ControlName): bigint {
+  return BigInt(controlLayout().control[name]);
 }
 
 export function newControlBlock(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SLOT_COUNT * BigInt64Array.BYTES_PER_ELEMENT);
+  return new SharedArrayBuffer(controlLayout().slotCount * BigInt64Array.BYTES_PER_ELEMENT);
 }
-
-/** Slots every worker of one capture shares (native/src/drain.cc has the same list). */
-export const enum SharedSlot {
-  /** Packets left for -c; every worker takes from it; -1 means no limit. */
-  Quota = 0,
-  /** Correction to the primary's timestamps, decided once on the first copy. */
-  ClockOffset = 1,
-}
-const SHARED_SLOT_COUNT = 2;
-const OFFSET_UNDECIDED = -(2n ** 63n);
 
 export function newSharedBlock(count: number | undefined): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(SHARED_SLOT_COUNT * BigInt64Array.BYTES_PER_ELEMENT);
+  const l = controlLayout();
+  const sab = new SharedArrayBuffer(l.sharedSlotCount * BigInt64Array.BYTES_PER_ELEMENT);
   const slots = new BigInt64Array(sab);
-  Atomics.store(slots, SharedSlot.Quota, BigInt(count ?? -1));
-  Atomics.store(slots, SharedSlot.ClockOffset, OFFSET_UNDECIDED);
+  Atomics.store(slots, l.sharedSlots.Quota, BigInt(count ?? -1));
+  Atomics.store(slots, l.sharedSlots.ClockOffset, l.offsetUndecided);
   return sab;
 }

@@ -2,9 +2,9 @@
  * One piscina task per ring, for the whole capture: pin this thread, then
  * hand it to the native drain loop until the main thread says stop.
  */
-import { BurstcapError } from '../main/errors';
-import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions } from '../main/native';
-import { Slot } from './control';
+import { BurstcapError } from '../main/core/errors';
+import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions } from '../main/core/native';
+import { slot } from './control';
 
 export interface DrainTask {
   ringId: number;
@@ -37,8 +37,8 @@ export default function drain(task: DrainTask): DrainOutcome {
   try {
     native.pinThread(task.cpu, task.threadName);
     const self = native.threadInfo();
-    Atomics.store(slots, Slot.Tid, BigInt(self.tid));
-    Atomics.store(slots, Slot.Cpu, BigInt(task.cpu));
+    Atomics.store(slots, slot('Tid'), BigInt(self.tid));
+    Atomics.store(slots, slot('Cpu'), BigInt(task.cpu));
     const options: DrainOptions =
       task.vdevPort !== undefined
         ? { vdevPort: task.vdevPort, clock: task.clock }

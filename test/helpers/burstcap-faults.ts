@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { native } from '../../src/main/native';
+import { native } from '../../src/main/core/native';
 import { killAllBurstcaps } from './burstcap';
 import { removeDir, shortTempDir } from './capture';
 import { buildPrimary, FixturePrimary, removeLeftovers, runtimeDir } from './fixture-primary';

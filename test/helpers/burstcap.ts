@@ -3,11 +3,11 @@
 // summary, and never lets a capture outlive the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { CLI_SCRIPT } from '../../src/main/core/paths';
 import { findOnPath } from './testpmd';
 
 /** The built CLI of this checkout; BURSTCAP_CLI points the tests at another build. */
-export const CLI_PATH = process.env['BURSTCAP_CLI'] ?? resolve(__dirname, '..', '..', 'dist', 'src', 'main', 'cli.js');
+export const CLI_PATH = process.env['BURSTCAP_CLI'] ?? CLI_SCRIPT;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -1,5 +1,5 @@
 // The typed error a call throws, for tests that check its code and words.
-import { type BurstcapError, isBurstcapError } from '../../src/main/errors';
+import { type BurstcapError, isBurstcapError } from '../../src/main/core/errors';
 
 /** The BurstcapError `run` throws; anything else, or nothing, fails the test. */
 export function rejected(run: () => unknown): BurstcapError {

@@ -9,7 +9,7 @@ import { assertNothingLeft, firstOutOfOrder, framesDifference, msToNs, removeDir
 import { frameInfo, JUMBO_SIZE, makeJumbo, makePackets, MARKER_MAGIC, seqOf } from '../helpers/packets';
 import { LINKTYPE_ETHERNET, capinfos, readPcap, tcpdumpLines, type PcapFile } from '../helpers/pcap';
 import { Testpmd, type TestpmdOptions } from '../helpers/testpmd';
-import { native } from '../../src/main/native';
+import { native } from '../../src/main/core/native';
 
 const PACKETS = 1_000;
 const JUMBO_PACKETS = 100;

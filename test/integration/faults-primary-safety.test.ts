@@ -19,7 +19,7 @@ import {
 } from '../helpers/burstcap-faults';
 import { removeDir, shortTempDir, sleep } from '../helpers/capture';
 import { buildFreezer, FixturePrimary, runtimeDir } from '../helpers/fixture-primary';
-import { native } from '../../src/main/native';
+import { native } from '../../src/main/core/native';
 
 const PACED_PPS = 20_000;
 const SMALL_POOL = 'ring-size=4096,total-num-mbufs=8191';

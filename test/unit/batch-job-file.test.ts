@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJobText, readJobDocument } from '../../src/batch/job-file';
-import { expandPath, formatDate } from '../../src/batch/templates';
-import { parseTuple } from '../../src/main/tuple';
+import { parseJobText, readJobDocument } from '../../src/main/batch/job-file';
+import { expandPath, formatDate } from '../../src/main/batch/templates';
+import { parseTuple } from '../../src/main/options/tuple';
 import { rejected } from '../helpers/errors';
 
 const FILE = 'jobs.json';

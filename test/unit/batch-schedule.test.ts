@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { conflicts, footprintOf, heaviestConcurrentSet, jobsToStart, type Footprint, type JobState } from '../../src/batch/schedule';
-import { parseTuple } from '../../src/main/tuple';
+import { conflicts, footprintOf, heaviestConcurrentSet, jobsToStart, type Footprint, type JobState } from '../../src/main/batch/schedule';
+import { parseTuple } from '../../src/main/options/tuple';
 
 const fp = (prefix: string, ...tuples: string[]): Footprint => footprintOf(prefix, tuples.map(parseTuple));
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pcapImage } from '../../bench/micro';
-import { native } from '../../src/main/native';
+import { native } from '../../src/main/core/native';
 import { readPcap } from '../helpers/pcap';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bc-micro-'));

@@ -11,7 +11,7 @@ const ctx: ToolContext = {
   lcoreId: 1,
   mempoolPreload: '/usr/lib/x/dpdk/pmds-23.0/librte_mempool_dpaa.so.23',
   dir: '/dev/shm/bcb1',
-  burstcapCli: '/repo/dist/src/main/cli.js',
+  burstcapCli: '/repo/dist/src/main/cli/cli.js',
 };
 const rxtx = QUICK_SCENARIOS[0]!;
 const rxOnly = FULL_SCENARIOS.find((s) => s.directions === 'rx')!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { capture, cleanup, doctor, listPorts } from '../../src/index';
-import { CLI_OPTION_NAMES, LIBRARY_OPTION_NAMES, validateCapture, type CaptureInput } from '../../src/main/capture-options';
-import { BurstcapError, isBurstcapError } from '../../src/main/errors';
+import { CLI_OPTION_NAMES, LIBRARY_OPTION_NAMES, validateCapture, type CaptureInput } from '../../src/main/options/capture-options';
+import { BurstcapError, isBurstcapError } from '../../src/main/core/errors';
 import { rejected } from '../helpers/errors';
 
 const TUPLE = 'port=0,queue=*,rx-dev=/tmp/rx.pcap';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BurstcapError, isBurstcapError } from '../../src/main/errors';
-import { formatCpuList, MAX_CPU_ID, MAX_SNAPLEN, parseCount, parseCpuList, parseDuration, parseSnaplen, validateCpus } from '../../src/main/cpu-list';
+import { BurstcapError, isBurstcapError } from '../../src/main/core/errors';
+import { formatCpuList, MAX_CPU_ID, MAX_SNAPLEN, parseCount, parseCpuList, parseDuration, parseSnaplen, validateCpus } from '../../src/main/options/cpu-list';
 
 function expectRejected(run: () => unknown, code: string, ...fragments: string[]): BurstcapError {
   let caught: unknown;

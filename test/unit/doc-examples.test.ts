@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TUPLE_HELP } from '../../src/main/cli';
-import { parseTuple } from '../../src/main/tuple';
+import { TUPLE_HELP } from '../../src/main/cli/cli';
+import { parseTuple } from '../../src/main/options/tuple';
 
 const README = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 const EXAMPLE = /--pdump '([^']+)'/g;

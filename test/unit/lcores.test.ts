@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { freeLcoreId, isLcoreOption, primaryLcores, RTE_MAX_LCORE } from '../../src/main/lcores';
-import { ealArguments, filterUserEal } from '../../src/main/attach';
+import { freeLcoreId, isLcoreOption, primaryLcores, RTE_MAX_LCORE } from '../../src/main/primary/lcores';
+import { ealArguments, filterUserEal } from '../../src/main/attach/attach';
 
 describe('primaryLcores', () => {
   it('reads -l lists and ranges', () => {

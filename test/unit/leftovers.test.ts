@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockingSecondaries, captureObjects, everyQueueRefs, judge, ownerOfCommand, withDevices, type Facts, type Secondary } from '../../src/main/leftovers';
-import type { FoundRecord, OwnerRecordData } from '../../src/main/owner-record';
+import { blockingSecondaries, captureObjects, everyQueueRefs, judge, ownerOfCommand, withDevices, type Facts, type Secondary } from '../../src/main/leftovers/judge';
+import type { FoundRecord, OwnerRecordData } from '../../src/main/leftovers/owner-record';
 
 const ZONES = [
   'rte_pdump_stats',
@@ -195,11 +195,11 @@ describe('owners of live secondaries', () => {
   it('recognises capture tools by command', () => {
     expect(ownerOfCommand('dpdk-pdump', '/usr/bin/dpdk-pdump\0--\0--pdump\0x')).toBe('dpdk-pdump');
     expect(ownerOfCommand('dpdk-dumpcap', '')).toBe('dpdk-dumpcap');
-    expect(ownerOfCommand('node', 'node\0/opt/burstcap/dist/src/main/cli.js\0capture\0--pdump\0x')).toBe('burstcap');
+    expect(ownerOfCommand('node', 'node\0/opt/burstcap/dist/src/main/cli/cli.js\0capture\0--pdump\0x')).toBe('burstcap');
     expect(ownerOfCommand('node', 'node\0/usr/local/bin/burstcap\0pdump\0-l\0x')).toBe('burstcap');
   });
   it('does not count burstcap commands that own no callbacks', () => {
-    expect(ownerOfCommand('node', 'node\0/opt/burstcap/dist/src/main/cli.js\0list\0--file-prefix\0x')).toBe('other');
+    expect(ownerOfCommand('node', 'node\0/opt/burstcap/dist/src/main/cli/cli.js\0list\0--file-prefix\0x')).toBe('other');
     expect(ownerOfCommand('dpdk-proc-info', '/usr/bin/dpdk-proc-info\0--\0--stats')).toBe('other');
   });
   it('counts any other secondary as one that may capture', () => {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { native } from '../../src/main/native';
-import { pcapPackets } from '../../src/main/pcap-file';
+import { native } from '../../src/main/core/native';
+import { pcapPackets } from '../../src/main/pcap/reader';
 import { makeJumbo, makePackets } from '../helpers/packets';
 import { capinfos, MAGIC_NSEC, readPcap, tcpdumpLines, writePcap } from '../helpers/pcap';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BurstcapError, isBurstcapError } from '../../src/main/errors';
-import { DEFAULT_FILE_PREFIX, MAX_TUPLES, parsePdumpArgv } from '../../src/main/pdump-argv';
-import { parseTuple } from '../../src/main/tuple';
+import { BurstcapError, isBurstcapError } from '../../src/main/core/errors';
+import { DEFAULT_FILE_PREFIX, MAX_TUPLES, parsePdumpArgv } from '../../src/main/options/pdump-argv';
+import { parseTuple } from '../../src/main/options/tuple';
 
 const RX = 'port=0,queue=*,rx-dev=rx.pcap';
 const TX = 'port=1,queue=0,tx-dev=tx.pcap';

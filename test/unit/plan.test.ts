@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PortInfo } from '../../src/main/native';
-import { buildPlan } from '../../src/main/plan';
-import { parseTuple } from '../../src/main/tuple';
-import { captureBytes, checkBudget } from '../../src/main/budget';
-import { chooseCpus } from '../../src/main/busy-cpus';
+import type { PortInfo } from '../../src/main/core/native';
+import { buildPlan } from '../../src/main/capture/plan';
+import { parseTuple } from '../../src/main/options/tuple';
+import { captureBytes, checkBudget } from '../../src/main/capture/budget';
+import { chooseCpus } from '../../src/main/primary/busy-cpus';
 
 function port(id: number, name: string, rxq: number, txq: number): PortInfo {
   return { port: id, name, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0, probed: true };

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { native } from '../../src/main/native';
-import { currentUmask, makePrivateDir, outputMode, removePrivateDir, writePrivateFile } from '../../src/main/private-dir';
-import { Teardown } from '../../src/main/teardown';
+import { native } from '../../src/main/core/native';
+import { currentUmask, makePrivateDir, outputMode, removePrivateDir, writePrivateFile } from '../../src/main/core/private-files';
+import { Teardown } from '../../src/main/core/teardown';
 import { makePackets } from '../helpers/packets';
 import { FILE_HEADER_LEN, RECORD_HEADER_LEN, readPcap, writePcap } from '../helpers/pcap';
 

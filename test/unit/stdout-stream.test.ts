@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_OPTION_NAMES, validateCapture } from '../../src/main/capture-options';
-import { checkJsonTarget } from '../../src/main/commands/capture';
-import { BurstcapError } from '../../src/main/errors';
-import type { PortInfo } from '../../src/main/native';
-import { buildPlan, checkOutputs, checkStdoutStream, STDOUT_PATH } from '../../src/main/plan';
-import { parseTuple } from '../../src/main/tuple';
+import { CLI_OPTION_NAMES, validateCapture } from '../../src/main/options/capture-options';
+import { checkJsonTarget } from '../../src/main/cli/commands/capture';
+import { BurstcapError } from '../../src/main/core/errors';
+import type { PortInfo } from '../../src/main/core/native';
+import { buildPlan, checkOutputs, checkStdoutStream, STDOUT_PATH } from '../../src/main/capture/plan';
+import { parseTuple } from '../../src/main/options/tuple';
 
 function port(id: number, rxq: number, txq: number): PortInfo {
   return { port: id, name: `net_null${id}`, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0, probed: true };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BurstcapError, isBurstcapError } from '../../src/main/errors';
-import { formatTuple, parseTuple, TUPLE_DEFAULTS, TUPLE_LIMITS, type PdumpTuple } from '../../src/main/tuple';
+import { BurstcapError, isBurstcapError } from '../../src/main/core/errors';
+import { formatTuple, parseTuple, TUPLE_DEFAULTS, TUPLE_LIMITS, type PdumpTuple } from '../../src/main/options/tuple';
 
 const BASE = 'port=0,queue=*,rx-dev=rx.pcap';
 

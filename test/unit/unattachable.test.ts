@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUnattachable, judgeProcess, mapsFacts, type OwnFacts, type ProcessFacts } from '../../src/main/unattachable';
+import { describeUnattachable, judgeProcess, mapsFacts, type OwnFacts, type ProcessFacts } from '../../src/main/primary/unattachable';
 
 const HUGE = ['/dev/hugepages/'];
 const EAL = '7f0000000000-7f0000100000 r-xp 00000000 08:01 1234 /usr/lib/x86_64-linux-gnu/librte_eal.so.23.0';

@@ -1,0 +1,125 @@
+/**
+ * What burstcap tells people: the "Capturing on" lines, progress while it
+ * runs, and the summary at the end. Human text goes to stderr; --json data
+ * goes to its file or to stdout.
+ */
+import { PRIVATE_FILE_MODE, writePrivateFile } from '../core/private-files';
+import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function ringLine(r: RingStatus): string {
+  return `Capturing on port ${r.port} (${r.portName}) queue ${r.queue} ${r.direction} -> ${r.output} [worker on cpu ${r.cpu}, tid ${r.tid}]`;
+}
+
+export class Reporter {
+  readonly #out: NodeJS.WriteStream;
+  readonly #quiet: boolean;
+  #progressShown = false;
+
+  constructor(out: NodeJS.WriteStream, quiet: boolean) {
+    this.#out = out;
+    this.#quiet = quiet;
+  }
+
+  event(e: CaptureEvent): void {
+    switch (e.type) {
+      case 'warning':
+        this.#line(`burstcap: warning: ${e.message}`);
+        break;
+      case 'started':
+        for (const r of e.rings) this.#line(ringLine(r));
+        this.#line(`(primary pid ${e.pid}, --file-prefix ${e.prefix}; burstcap uses lcore id ${e.lcoreId}; Ctrl-C to stop)`);
+        break;
+      case 'progress': {
+        if (this.#quiet) break;
+        const rate = e.elapsedS > 0 ? e.packets / e.elapsedS : 0;
+        const text = `${e.elapsedS.toFixed(0)}s: ${formatCount(e.packets)} packets (${formatBytes(e.bytes)}), ${formatCount(Math.round(rate))} pkt/s, ${formatCount(e.dropped)} dropped`;
+        if (this.#out.isTTY) {
+          this.#out.write(`\r\x1b[K${text}`);
+          this.#progressShown = true;
+        } else if (Math.round(e.elapsedS) % 10 === 0) {
+          this.#line(text);
+        }
+        break;
+      }
+      case 'stopping':
+        break;
+    }
+  }
+
+  #line(text: string): void {
+    if (this.#progressShown) {
+      this.#out.write('\r\x1b[K');
+      this.#progressShown = false;
+    }
+    this.#out.write(`${text}\n`);
+  }
+
+  summary(s: CaptureSummary): void {
+    const why: Record<CaptureSummary['stop_reason'], string> = {
+      signal: 'stopped by signal',
+      count: 'packet count reached',
+      duration: 'duration reached',
+      'primary-exited': 'the primary exited',
+      'write-error': 'a write failed',
+      'worker-failed': 'a worker failed',
+      filesize: 'file size reached',
+      files: 'number of files reached',
+      'output-closed': 'the reader of stdout closed it',
+    };
+    this.#line(
+      `${formatCount(s.packets)} packets captured (${formatBytes(s.bytes)}) in ${s.elapsed_s.toFixed(1)} s, ${formatCount(s.dropped)} dropped (${why[s.stop_reason]})`,
+    );
+    for (const o of s.outputs) {
+      const drops = o.ringfull + o.nombuf > 0 ? `, dropped ${formatCount(o.ringfull)} ring full + ${formatCount(o.nombuf)} no mbuf` : '';
+      this.#line(`  port ${o.port} queue ${o.queue} ${o.direction}: ${formatCount(o.packets)} packets, ${formatBytes(o.bytes)}${drops} -> ${o.file}`);
+    }
+    for (const p of s.ports) {
+      this.#line(`  port ${p.port}: accepted ${formatCount(p.accepted)}, filtered ${formatCount(p.filtered)}, nombuf ${formatCount(p.nombuf)}, ringfull ${formatCount(p.ringfull)}`);
+    }
+  }
+}
+
+/** The --json document, and what the library's capture() resolves to: the summary's stable fields. */
+export type SummaryJson = Pick<
+  CaptureSummary,
+  'elapsed_s' | 'packets' | 'bytes' | 'dropped' | 'stop_reason' | 'outputs' | 'files' | 'ports' | 'left_in_place' | 'stop_ms' | 'errors'
+>;
+
+/** The --json document: the summary's stable fields. */
+export function summaryJson(s: CaptureSummary): SummaryJson {
+  return {
+    elapsed_s: s.elapsed_s,
+    packets: s.packets,
+    bytes: s.bytes,
+    dropped: s.dropped,
+    stop_reason: s.stop_reason,
+    outputs: s.outputs,
+    files: s.files,
+    ports: s.ports,
+    left_in_place: s.left_in_place,
+    stop_ms: s.stop_ms,
+    errors: s.errors,
+  };
+}
+
+/** `mode` applies to a file, also one that existed (see writePrivateFile). */
+export function writeJson(target: string, doc: object, mode = PRIVATE_FILE_MODE): void {
+  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  if (target === '-') process.stdout.write(text);
+  else writePrivateFile(target, text, mode);
+}

@@ -1,0 +1,94 @@
+/** `burstcap capture` and `burstcap pdump`: run one capture session to its end. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCapture } from '../../api';
+import { checkStdoutTuples, CLI_OPTION_NAMES, stdoutTuples, type CaptureRequest } from '../../options/capture-options';
+import { isBurstcapError, usageError } from '../../core/errors';
+import { outputMode } from '../../core/private-files';
+import { Reporter, summaryJson, writeJson } from '../../capture/report';
+import { native } from '../../core/native';
+import { exitCodeFor } from '../../capture/session';
+
+/** A checked capture (see capture-options.ts) and what only the command line does with it. */
+export interface CaptureCommand extends CaptureRequest {
+  json?: string | undefined;
+  quiet?: boolean | undefined;
+}
+
+export function checkJsonTarget(target: string | undefined, streaming = false): void {
+  if (target === '-' && streaming) {
+    throw usageError('STDOUT_TWICE', '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere');
+  }
+  if (target === undefined || target === '-') return;
+  const dir = path.dirname(path.resolve(target));
+  if (!fs.existsSync(dir)) throw usageError('JSON_DIR_MISSING', `--json ${target}: directory ${dir} does not exist`);
+}
+
+export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
+  checkJsonTarget(cmd.json, stdoutTuples(cmd.tuples).length > 0);
+  // burstcap pdump comes here without validateCapture: the same stdout rules.
+  checkStdoutTuples(cmd.tuples, cmd.writer, cmd.rotation !== undefined, CLI_OPTION_NAMES);
+  const reporter = new Reporter(process.stderr, cmd.quiet ?? false);
+  // The capture is the library's (runCapture); what is added here belongs to
+  // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
+  // without draining, and the last-resort handlers below.
+  const stop = new AbortController();
+  const force = new AbortController();
+  const onSignal = (): void => {
+    if (!stop.signal.aborted) stop.abort();
+    else force.abort();
+  };
+  // The last resort: whatever throws where nothing catches it, the primary
+  // stops copying for a process that is about to end. Rings and pools stay
+  // (they are on this capture's owner record, for a later cleanup): nothing
+  // here can prove them unused.
+  const onFatal = (err: unknown): void => {
+    process.stderr.write(`burstcap: error: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    const unanswered = native.pdumpEmergencyDisable();
+    process.stderr.write(
+      `burstcap: error: the capture callbacks were disabled${unanswered > 0 ? ` except ${unanswered} the primary did not answer` : ''}; ` +
+        "rings and pools are left in place for 'burstcap cleanup'\n",
+    );
+    native.exitNow(1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  let exitNow = false;
+  let code = 1;
+  try {
+    const { json: _json, quiet: _quiet, ...request } = cmd;
+    const { summary, mustExitNow } = await runCapture(request, {
+      allowReexec: true,
+      signal: stop.signal,
+      forceSignal: force.signal,
+      onEvent: (e) => reporter.event(e),
+    });
+    exitNow = mustExitNow;
+    reporter.summary(summary);
+    for (const e of summary.errors) process.stderr.write(`burstcap: error: ${e}\n`);
+    if (summary.stop_reason === 'primary-exited') {
+      process.stderr.write('burstcap: error: the primary exited during the capture; every file is complete up to its last packet\n');
+    }
+    // The summary names files and counts traffic: as private as the captures.
+    if (cmd.json !== undefined) writeJson(cmd.json, summaryJson(summary), outputMode(cmd.groupRead ?? false));
+    code = exitCodeFor(summary);
+    return code;
+  } catch (err) {
+    if (isBurstcapError(err) && err.mustExitNow) {
+      process.stderr.write(`burstcap: error: ${err.message}\n`);
+      exitNow = true;
+    }
+    throw err;
+  } finally {
+    // The signal handlers stay until the process ends: a second Ctrl-C that
+    // arrives after a fast stop must not kill the process while it writes
+    // the summary (the capture is over; aborting again does nothing).
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+    // A worker blocked in its output cannot be joined by Node's exit.
+    if (exitNow) native.exitNow(code);
+  }
+}

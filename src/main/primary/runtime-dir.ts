@@ -1,0 +1,67 @@
+/**
+ * Where a DPDK primary keeps its runtime files, and which primaries are alive.
+ * DPDK's rule (eal_create_runtime_dir): root uses /var/run/dpdk, other users
+ * $XDG_RUNTIME_DIR/dpdk, else /tmp/dpdk; one directory per --file-prefix.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { native } from '../core/native';
+
+export function dpdkRuntimeRoot(): string {
+  if (process.getuid?.() === 0) return '/var/run/dpdk';
+  return path.join(process.env['XDG_RUNTIME_DIR'] ?? '/tmp', 'dpdk');
+}
+
+export function runtimeDir(prefix: string): string {
+  return path.join(dpdkRuntimeRoot(), prefix);
+}
+
+export function configPath(prefix: string): string {
+  return path.join(runtimeDir(prefix), 'config');
+}
+
+export function telemetrySocket(prefix: string): string {
+  return path.join(runtimeDir(prefix), 'dpdk_telemetry.v2');
+}
+
+/** Pid of the live primary for this prefix, or 0 when none holds its config lock. */
+export function primaryPid(prefix: string): number {
+  return native.primaryPid(configPath(prefix));
+}
+
+export interface RunningPrimary { prefix: string; pid: number }
+
+/** Every prefix with a live primary: the answer to "which --file-prefix?". */
+export function runningPrimaries(): RunningPrimary[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dpdkRuntimeRoot());
+  } catch {
+    return [];
+  }
+  return entries
+    .map((prefix) => ({ prefix, pid: primaryPid(prefix) }))
+    .filter((p) => p.pid > 0)
+    .sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+/** A process that exists and has not died: a zombie (killed, not yet reaped) counts as dead. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The primary of `prefix` is still the live process `pid` (its config lock dies with it). */
+export function primaryStillAlive(prefix: string, pid: number): boolean {
+  return isAlive(pid) && primaryPid(prefix) === pid;
+}
