@@ -1,6 +1,8 @@
 // Type-aware lint for TypeScript: typescript-eslint's recommended rules with
-// type information, over the sources, the benchmark and the tests.
+// type information, over the sources, the benchmark and the tests. Layout is
+// prettier's (npm run format); eslint-config-prettier turns off the rules it owns.
 import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -21,4 +23,5 @@ export default tseslint.config(
     // vitest's asymmetric matchers (expect.stringMatching, ...) are typed any.
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
+  prettier,
 );

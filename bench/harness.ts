@@ -72,7 +72,11 @@ function mpps(v: number): string {
 const ERROR_LINE_CHARS = 400;
 
 function oneLine(text: string): string {
-  const flat = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
+  const flat = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
   return flat.length > ERROR_LINE_CHARS ? `${flat.slice(0, ERROR_LINE_CHARS)} ...` : flat;
 }
 
@@ -80,9 +84,11 @@ function describeRun(r: RunRecord): string {
   if (!r.ok || r.metrics === null) return `FAILED: ${oneLine(r.error ?? 'no measurement')}`;
   const m = r.metrics;
   const loss = m.loss_by_seq ?? m.loss_window;
-  return `${mpps(m.captured_pps)} Mpps captured (${m.captured.toLocaleString('en-US')} packets), loss ${(loss * 100).toFixed(2)}%, ` +
+  return (
+    `${mpps(m.captured_pps)} Mpps captured (${m.captured.toLocaleString('en-US')} packets), loss ${(loss * 100).toFixed(2)}%, ` +
     `CPU ${m.cpu_s.toFixed(2)} s, primary ${m.primary_vs_baseline === null ? '-' : `${(m.primary_vs_baseline * 100).toFixed(0)}%`} of its rate alone` +
-    `${r.notes.length > 0 ? ` [${r.notes.join('; ')}]` : ''}`;
+    `${r.notes.length > 0 ? ` [${r.notes.join('; ')}]` : ''}`
+  );
 }
 
 class Bench {
@@ -133,10 +139,15 @@ class Bench {
   async #start(s: Scenario, rate: number | undefined): Promise<BenchPrimary> {
     const need = PRIMARY_HUGEPAGE_BYTES + ringsOf(s) * RING_HUGEPAGE_BYTES;
     const free = hugepagesFreeBytes();
-    if (free < need) this.#o.log(`warning: ${Math.floor(free / 2 ** 20)} MiB of hugepages free, ${s.name} needs about ${Math.ceil(need / 2 ** 20)} MiB: expect failed runs`);
+    if (free < need)
+      this.#o.log(
+        `warning: ${Math.floor(free / 2 ** 20)} MiB of hugepages free, ${s.name} needs about ${Math.ceil(need / 2 ** 20)} MiB: expect failed runs`,
+      );
     const prefix = this.#nextPrefix();
     if (prefix === DUMPCAP_DEFAULT_PREFIX && primaryPid(prefix) > 0) {
-      throw new Error(`another primary (pid ${primaryPid(prefix)}) already uses --file-prefix ${prefix}, which this dpdk-dumpcap needs; stop it or run without dpdk-dumpcap`);
+      throw new Error(
+        `another primary (pid ${primaryPid(prefix)}) already uses --file-prefix ${prefix}, which this dpdk-dumpcap needs; stop it or run without dpdk-dumpcap`,
+      );
     }
     const primary = await startPrimary({
       scenario: s,
@@ -159,7 +170,7 @@ class Bench {
   }
 
   #context(primary: BenchPrimary): ToolContext {
-    const binary = primary.kind === 'testpmd' ? findOnPath(primary.binary) ?? primary.binary : primary.binary;
+    const binary = primary.kind === 'testpmd' ? (findOnPath(primary.binary) ?? primary.binary) : primary.binary;
     return {
       prefix: primary.prefix,
       dumpcapFilePrefix: !this.#useRtePrefix,
@@ -182,12 +193,27 @@ class Bench {
     });
   }
 
-  async #run(s: Scenario, tool: ToolName, round: number, rate: number | undefined, primary: BenchPrimary, baseline: number | undefined): Promise<{ record: RunRecord; tainted: boolean; died: boolean }> {
+  async #run(
+    s: Scenario,
+    tool: ToolName,
+    round: number,
+    rate: number | undefined,
+    primary: BenchPrimary,
+    baseline: number | undefined,
+  ): Promise<{ record: RunRecord; tainted: boolean; died: boolean }> {
     const launch = launchFor(tool, this.#context(primary), s);
     const problem = vdevPathProblem(launch);
     if (problem) throw new Error(problem);
     (this.toolSetups[tool] ??= {})[primary.kind] ??= { command: [launch.command, ...launch.args].join(' '), workarounds: launch.workarounds };
-    const { record, primaryTainted } = await runTool({ scenario: s, round, rate, launch, primary, windowS: this.#o.durationS, baselinePps: baseline });
+    const { record, primaryTainted } = await runTool({
+      scenario: s,
+      round,
+      rate,
+      launch,
+      primary,
+      windowS: this.#o.durationS,
+      baselinePps: baseline,
+    });
     this.runs.push(record);
     const where = rate === undefined ? `round ${round + 1}/${this.#o.rounds}` : `${mpps(rate)} Mpps`;
     this.#o.log(`[${s.name} ${where}] ${tool}: ${describeRun(record)}`);
@@ -207,7 +233,15 @@ class Bench {
   /** Output paths that DPDK would cut are refused before any primary starts. */
   checkPaths(s: Scenario | undefined): void {
     if (s === undefined) return;
-    const ctx: ToolContext = { prefix: 'p', dumpcapFilePrefix: true, cpu: 0, lcoreId: 0, mempoolPreload: undefined, dir: this.#dir, burstcapCli: this.#burstcapCli };
+    const ctx: ToolContext = {
+      prefix: 'p',
+      dumpcapFilePrefix: true,
+      cpu: 0,
+      lcoreId: 0,
+      mempoolPreload: undefined,
+      dir: this.#dir,
+      burstcapCli: this.#burstcapCli,
+    };
     for (const tool of this.#o.tools) {
       const problem = vdevPathProblem(launchFor(tool, ctx, s));
       if (problem) throw new Error(problem);
@@ -248,9 +282,11 @@ class Bench {
           if (tainted) {
             // Its callbacks or vdevs may still be in the primary: the next tool gets a fresh one.
             const status = await primary.stop();
-            this.problems.push(died
-              ? `${s.name} round ${round + 1}: the primary died (exit status ${status}${status === SIGNAL_STATUS ? ': a signal' : ''}) during or right after the ${tool} run${this.#lastWords(primary)}`
-              : `${s.name} round ${round + 1}: ${tool}: ${oneLine(record.error ?? record.notes.join('; '))}; the primary was restarted`);
+            this.problems.push(
+              died
+                ? `${s.name} round ${round + 1}: the primary died (exit status ${status}${status === SIGNAL_STATUS ? ': a signal' : ''}) during or right after the ${tool} run${this.#lastWords(primary)}`
+                : `${s.name} round ${round + 1}: ${tool}: ${oneLine(record.error ?? record.notes.join('; '))}; the primary was restarted`,
+            );
             primary = undefined;
           }
         }
@@ -336,7 +372,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       date: new Date().toISOString(),
       command: o.commandLine,
       machine: machineInfo(),
-      options: { quick: o.quick, rounds: o.rounds, duration_s: o.durationS, out_dir: o.outDir, tools: o.tools, scenarios: scenarios.map((s) => s.name) },
+      options: {
+        quick: o.quick,
+        rounds: o.rounds,
+        duration_s: o.durationS,
+        out_dir: o.outDir,
+        tools: o.tools,
+        scenarios: scenarios.map((s) => s.name),
+      },
       cpu_placement: { primary_cpu: plan.primaryCpu, capture_cpu: plan.captureCpu, primary_lcore_ids_from: plan.primaryLcoreBase },
       tools: bench.toolSetups,
       primaries: bench.primaries,

@@ -128,11 +128,15 @@ export async function runMicroBenchmarks(opts: MicroOptions): Promise<MicroRepor
     const writeName = `write(2) of the same bytes, ${c.frame} B frames`;
     unitOf.set(writerName, { unit: 'MB/s', perOp: image.length / 1e6 });
     unitOf.set(writeName, { unit: 'MB/s', perOp: image.length / 1e6 });
-    suite.add(writerName, () => {
-      const w = new native.PcapFileWriter(out);
-      w.writeFrames(frames, c.frame, c.records, START_NS, NS_STEP);
-      w.close();
-    }, options);
+    suite.add(
+      writerName,
+      () => {
+        const w = new native.PcapFileWriter(out);
+        w.writeFrames(frames, c.frame, c.records, START_NS, NS_STEP);
+        w.close();
+      },
+      options,
+    );
     suite.add(writeName, () => writeAll(out, image), options);
     // The same frames as pcapng EPBs (28 B header, 24 B of flags, queue and
     // trailer, padding): more bytes per record, so MB/s of its own file.
@@ -140,17 +144,25 @@ export async function runMicroBenchmarks(opts: MicroOptions): Promise<MicroRepor
     const ngBytes = c.records * (c.frame + ((4 - (c.frame % 4)) % 4) + PCAPNG_RECORD_OVERHEAD);
     unitOf.set(ngName, { unit: 'MB/s', perOp: ngBytes / 1e6 });
     unitOf.set(`${ngName} (records)`, { unit: 'Mrec/s', perOp: c.records / 1e6 });
-    suite.add(ngName, () => {
-      const w = new native.PcapngFileWriter(outNg);
-      w.writeFrames(frames, c.frame, c.records, START_NS, NS_STEP);
-      w.close();
-    }, options);
+    suite.add(
+      ngName,
+      () => {
+        const w = new native.PcapngFileWriter(outNg);
+        w.writeFrames(frames, c.frame, c.records, START_NS, NS_STEP);
+        w.close();
+      },
+      options,
+    );
   }
 
   unitOf.set('parseTuple', { unit: 'tuples/s', perOp: 1 });
-  suite.add('parseTuple', () => {
-    parseTuple(TUPLE);
-  }, options);
+  suite.add(
+    'parseTuple',
+    () => {
+      parseTuple(TUPLE);
+    },
+    options,
+  );
 
   const inputs = mergeInputs(opts.dir);
   const mergeName = `mergePcaps, ${MERGE_INPUTS} files of ${MERGE_RECORDS} packets`;

@@ -47,14 +47,21 @@ export interface BenchPrimary {
   stop(): Promise<number>;
 }
 
-interface EthdevStats { ipackets: number; opackets: number; oerrors: number }
+interface EthdevStats {
+  ipackets: number;
+  opackets: number;
+  oerrors: number;
+}
 
 function telemetryStats(prefix: string, ports: readonly number[]): EthdevStats[] {
   let lastError: unknown;
   // The telemetry thread shares a CPU with busy pollers: a reply can miss its 1 s timeout.
   for (let attempt = 0; attempt < TELEMETRY_ATTEMPTS; attempt++) {
     try {
-      const { replies } = native.telemetryQuery(telemetrySocket(prefix), ports.map((p) => `/ethdev/stats,${p}`));
+      const { replies } = native.telemetryQuery(
+        telemetrySocket(prefix),
+        ports.map((p) => `/ethdev/stats,${p}`),
+      );
       return replies.map((r) => (JSON.parse(r) as { '/ethdev/stats': EthdevStats })['/ethdev/stats']);
     } catch (err) {
       lastError = err;

@@ -37,19 +37,45 @@ export function testpmdArgs(s: Pick<FixedScenario, 'queues' | 'frameSize'>, pref
   const main = cpus.primaryLcoreBase;
   return [
     // Main lcore (idle after start-up) beside the tools, the forwarding lcore alone.
-    '--lcores', `${main}@${cpus.captureCpu},${main + 1}@${cpus.primaryCpu}`,
-    '--no-pci', '--file-prefix', prefix, '--vdev', `net_null0${size}`, '--vdev', `net_null1${size}`,
-    '--', '--forward-mode=io', '--auto-start', '--nb-cores=1', `--rxq=${s.queues}`, `--txq=${s.queues}`,
+    '--lcores',
+    `${main}@${cpus.captureCpu},${main + 1}@${cpus.primaryCpu}`,
+    '--no-pci',
+    '--file-prefix',
+    prefix,
+    '--vdev',
+    `net_null0${size}`,
+    '--vdev',
+    `net_null1${size}`,
+    '--',
+    '--forward-mode=io',
+    '--auto-start',
+    '--nb-cores=1',
+    `--rxq=${s.queues}`,
+    `--txq=${s.queues}`,
     `--total-num-mbufs=${TESTPMD_MBUFS}`,
   ];
 }
 
 export function fixtureArgs(s: Pick<FixedScenario, 'queues' | 'frameSize'>, rate: number, prefix: string, cpus: CpuPlan): string[] {
   return [
-    '--lcores', `${cpus.primaryLcoreBase}@${cpus.primaryCpu}`, '--no-pci', '--file-prefix', prefix, '--vdev', 'net_ring0',
+    '--lcores',
+    `${cpus.primaryLcoreBase}@${cpus.primaryCpu}`,
+    '--no-pci',
+    '--file-prefix',
+    prefix,
+    '--vdev',
+    'net_ring0',
     // --exit-on-eof: a bench that dies takes its primary with it.
-    '--', '--exit-on-eof', '--known', '--rate', String(rate), '--size', String(s.frameSize), '--queues', String(s.queues),
-    '--mbufs', String(FIXTURE_MBUFS),
+    '--',
+    '--exit-on-eof',
+    '--known',
+    '--rate',
+    String(rate),
+    '--size',
+    String(s.frameSize),
+    '--queues',
+    String(s.queues),
+    '--mbufs',
+    String(FIXTURE_MBUFS),
   ];
 }
-

@@ -44,7 +44,14 @@ function barsOf(s: Scenario, summary: Summary, tools: readonly string[]): Bar[] 
     const zero = s.kind === 'zero-loss';
     const value = zero ? t.zero_loss_pps : t.captured_pps;
     if (value === null) return [];
-    return [{ tool, value: value / MPPS, min: zero || t.captured_pps_min === null ? null : t.captured_pps_min / MPPS, max: zero || t.captured_pps_max === null ? null : t.captured_pps_max / MPPS }];
+    return [
+      {
+        tool,
+        value: value / MPPS,
+        min: zero || t.captured_pps_min === null ? null : t.captured_pps_min / MPPS,
+        max: zero || t.captured_pps_max === null ? null : t.captured_pps_max / MPPS,
+      },
+    ];
   });
 }
 
@@ -59,7 +66,9 @@ export function renderSvg(scenarios: readonly Scenario[], summary: Summary, tool
   const y = (v: number): number => MARGIN.top + PLOT_HEIGHT - (v / top) * PLOT_HEIGHT;
   const color = (tool: string): string => COLORS[Math.max(0, tools.indexOf(tool)) % COLORS.length]!;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${MARGIN.left}" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`);
   tools.forEach((tool, i) => {
@@ -80,19 +89,25 @@ export function renderSvg(scenarios: readonly Scenario[], summary: Summary, tool
     g.bars.forEach((b, bi) => {
       const x = gx + bi * WIDTH_PER_BAR;
       const yb = y(b.value);
-      parts.push(`<rect x="${x + 2}" y="${yb.toFixed(1)}" width="${WIDTH_PER_BAR - 4}" height="${(MARGIN.top + PLOT_HEIGHT - yb).toFixed(1)}" fill="${color(b.tool)}"><title>${escapeXml(`${b.tool}: ${b.value.toFixed(3)} Mpps`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x + 2}" y="${yb.toFixed(1)}" width="${WIDTH_PER_BAR - 4}" height="${(MARGIN.top + PLOT_HEIGHT - yb).toFixed(1)}" fill="${color(b.tool)}"><title>${escapeXml(`${b.tool}: ${b.value.toFixed(3)} Mpps`)}</title></rect>`,
+      );
       if (b.min !== null && b.max !== null) {
         const cx = (x + WIDTH_PER_BAR / 2).toFixed(1);
         parts.push(`<line x1="${cx}" y1="${y(b.min).toFixed(1)}" x2="${cx}" y2="${y(b.max).toFixed(1)}" stroke="#333333"/>`);
       }
-      parts.push(`<text x="${(x + WIDTH_PER_BAR / 2).toFixed(1)}" y="${(yb - 4).toFixed(1)}" text-anchor="middle" font-size="9">${b.value.toFixed(2)}</text>`);
+      parts.push(
+        `<text x="${(x + WIDTH_PER_BAR / 2).toFixed(1)}" y="${(yb - 4).toFixed(1)}" text-anchor="middle" font-size="9">${b.value.toFixed(2)}</text>`,
+      );
     });
     const label = g.s.kind === 'zero-loss' ? `${g.s.name} (zero-loss rate)` : g.s.name;
     const lx = (gx + (g.bars.length * WIDTH_PER_BAR) / 2).toFixed(1);
     const ly = MARGIN.top + PLOT_HEIGHT + 14;
     parts.push(`<text x="${lx}" y="${ly}" text-anchor="end" transform="rotate(-30 ${lx} ${ly})">${escapeXml(label)}</text>`);
   });
-  parts.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_HEIGHT}" x2="${width - MARGIN.right}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#000000"/>`);
+  parts.push(
+    `<line x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_HEIGHT}" x2="${width - MARGIN.right}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#000000"/>`,
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

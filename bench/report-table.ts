@@ -32,7 +32,14 @@ function times(v: number | null): string {
 export function formatColumns(rows: readonly string[][]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function fixedRows(s: ScenarioSummary): string[][] {
@@ -104,7 +111,12 @@ export function formatTable(ctx: TableContext): string {
   }
   if (ctx.micro.length > 0) {
     out.push('micro-benchmarks');
-    out.push(formatColumns([['benchmark', 'rate', 'unit', '±%', 'samples'], ...ctx.micro.map((m) => [m.name, m.rate.toFixed(m.rate >= 100 ? 0 : 2), m.unit, m.rme.toFixed(1), String(m.samples)])]));
+    out.push(
+      formatColumns([
+        ['benchmark', 'rate', 'unit', '±%', 'samples'],
+        ...ctx.micro.map((m) => [m.name, m.rate.toFixed(m.rate >= 100 ? 0 : 2), m.unit, m.rme.toFixed(1), String(m.samples)]),
+      ]),
+    );
     const ratios = Object.entries(ctx.writerVsWrite).map(([size, r]) => `${size} ${(r * 100).toFixed(0)}%`);
     if (ratios.length > 0) out.push(`  pcap writer throughput relative to write(2): ${ratios.join(', ')}`);
     out.push('');
@@ -112,4 +124,3 @@ export function formatTable(ctx: TableContext): string {
   if (Object.keys(ctx.toolSetups).length > 0) out.push(...setupLines(ctx.toolSetups), '');
   return out.join('\n');
 }
-

@@ -234,7 +234,8 @@ export async function runTool(req: RunRequest): Promise<RunOutcome> {
     });
     if (record.metrics.captured === 0) record.error ??= 'captured nothing: its numbers are not trusted';
     if ((record.metrics.damaged ?? 0) > 0) record.notes.push(`${record.metrics.damaged} frames cut or mixed with other packets' bytes`);
-    if (primaryDied) record.notes.push(`CPU time sampled before its exit (${CPU_SAMPLE_MS} ms steps): the primary died and was reaped in the same window`);
+    if (primaryDied)
+      record.notes.push(`CPU time sampled before its exit (${CPU_SAMPLE_MS} ms steps): the primary died and was reaped in the same window`);
     if (record.metrics.primary_tx_dropped > 0) record.notes.push(`the primary's tx refused ${record.metrics.primary_tx_dropped} packets`);
   }
   record.ok = record.error === null;

@@ -66,7 +66,9 @@ export function mempoolPreloadFor(primaryBinary: string): string | undefined {
   const dir = pmdsDir();
   const lib = dir === undefined ? undefined : path.join(dir, dpaa);
   if (lib === undefined || !fs.existsSync(lib)) {
-    throw new Error(`${primaryBinary} links ${dpaa} but it is not in the PMD directory (${dir ?? 'not found'}); the peer tools would capture nothing`);
+    throw new Error(
+      `${primaryBinary} links ${dpaa} but it is not in the PMD directory (${dir ?? 'not found'}); the peer tools would capture nothing`,
+    );
   }
   return lib;
 }
@@ -80,7 +82,12 @@ export function dumpcapAcceptsFilePrefix(): boolean {
 export function toolVersion(bin: string, args: string[]): string {
   const r = spawnSync(bin, args, { encoding: 'utf8' });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-  return text.split('\n').find((l) => /\d+\.\d+/.test(l))?.trim() ?? 'unknown';
+  return (
+    text
+      .split('\n')
+      .find((l) => /\d+\.\d+/.test(l))
+      ?.trim() ?? 'unknown'
+  );
 }
 
 export function dpdkVersion(): string {

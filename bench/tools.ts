@@ -74,7 +74,13 @@ function pdumpTuple(s: Scenario, rx: string, tx: string): string {
 function splitOutputs(s: Scenario, dir: string, stem: string): { rx: string; tx: string; outputs: OutputFile[] } {
   const rx = path.join(dir, `${stem}-rx.pcap`);
   const tx = path.join(dir, `${stem}-tx.pcap`);
-  const outputs = s.directions === 'rxtx' ? [{ path: rx, directions: 1 }, { path: tx, directions: 1 }] : [{ path: rx, directions: 1 }];
+  const outputs =
+    s.directions === 'rxtx'
+      ? [
+          { path: rx, directions: 1 },
+          { path: tx, directions: 1 },
+        ]
+      : [{ path: rx, directions: 1 }];
   return { rx, tx, outputs };
 }
 
@@ -90,8 +96,19 @@ function burstcap(ctx: ToolContext, s: Scenario, writer: 'native' | 'vdev'): Too
   const stem = writer === 'native' ? 'bc' : 'bcv';
   const { rx, tx, outputs } = splitOutputs(s, ctx.dir, stem);
   const jsonFile = path.join(ctx.dir, `${stem}.json`);
-  const args = [ctx.burstcapCli, 'capture', '--file-prefix', ctx.prefix, '-q', '--json', jsonFile, '--cpus', String(ctx.cpu),
-    '--pdump', pdumpTuple(s, rx, tx)];
+  const args = [
+    ctx.burstcapCli,
+    'capture',
+    '--file-prefix',
+    ctx.prefix,
+    '-q',
+    '--json',
+    jsonFile,
+    '--cpus',
+    String(ctx.cpu),
+    '--pdump',
+    pdumpTuple(s, rx, tx),
+  ];
   if (writer === 'vdev') args.push('--writer', 'vdev');
   return {
     tool: writer === 'native' ? 'burstcap' : 'burstcap-vdev',
@@ -112,8 +129,17 @@ function dpdkPdump(ctx: ToolContext, s: Scenario): ToolLaunch {
     tool: 'dpdk-pdump',
     // stdout is a pipe: without stdbuf its "core (N)" line only arrives at exit.
     command: 'stdbuf',
-    args: ['-o0', 'dpdk-pdump', '--lcores', `${ctx.lcoreId}@${ctx.cpu}`, '--no-pci', `--file-prefix=${ctx.prefix}`, '--',
-      '--pdump', pdumpTuple(s, rx, tx)],
+    args: [
+      '-o0',
+      'dpdk-pdump',
+      '--lcores',
+      `${ctx.lcoreId}@${ctx.cpu}`,
+      '--no-pci',
+      `--file-prefix=${ctx.prefix}`,
+      '--',
+      '--pdump',
+      pdumpTuple(s, rx, tx),
+    ],
     env: preload.env,
     outputs,
     ready: /core \(\d+\)/,
@@ -141,7 +167,7 @@ function dpdkDumpcap(ctx: ToolContext, pcapng: boolean): ToolLaunch {
     workarounds: [
       `taskset -c ${ctx.cpu} (lcore id ${ctx.cpu} from its CPU mask; the primary's lcore ids start above the CPU numbers)`,
       ...preload.note,
-      ctx.dumpcapFilePrefix ? `--file-prefix=${ctx.prefix}` : "primary started with --file-prefix rte (this dumpcap has no --file-prefix)",
+      ctx.dumpcapFilePrefix ? `--file-prefix=${ctx.prefix}` : 'primary started with --file-prefix rte (this dumpcap has no --file-prefix)',
       'one file for both directions (dumpcap cannot split them)',
     ],
   };

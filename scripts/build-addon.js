@@ -17,16 +17,15 @@ if (fs.existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 const check = spawnSync('pkg-config', ['--exists', 'libdpdk']);
 if (check.error || check.status !== 0) {
   process.stderr.write(
-    'burstcap: error: pkg-config cannot find libdpdk: install DPDK\'s development files and pkg-config ' +
+    "burstcap: error: pkg-config cannot find libdpdk: install DPDK's development files and pkg-config " +
       '(Debian: apt-get install dpdk-dev libdpdk-dev libpcap-dev pkg-config build-essential)\n',
   );
   process.exit(1);
 }
 
 const gyp = process.env.npm_config_node_gyp;
-const run = gyp && fs.existsSync(gyp)
-  ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' })
-  : spawnSync('node-gyp', args, { stdio: 'inherit' });
+const run =
+  gyp && fs.existsSync(gyp) ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' }) : spawnSync('node-gyp', args, { stdio: 'inherit' });
 if (run.error) {
   process.stderr.write(`burstcap: error: cannot run node-gyp (${run.error.message}); install it or run this from npm install\n`);
   process.exit(1);

@@ -12,7 +12,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # the test of what burstcap says about it (about 20 s to install). The tests
 # run its ovs-vswitchd-dpdk from a temporary directory; the system service its
 # package may start uses the plain ovs-vswitchd and is left alone.
-APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libpcap-dev tcpdump tshark pkg-config build-essential iproute2 coreutils util-linux openvswitch-switch-dpdk)
+APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libpcap-dev tcpdump tshark pkg-config build-essential iproute2 coreutils util-linux openvswitch-switch-dpdk clang-format)
 missing=()
 command -v dpdk-testpmd >/dev/null || missing+=(dpdk)
 command -v dpdk-pdump >/dev/null || missing+=(dpdk)
@@ -28,6 +28,7 @@ command -v stdbuf >/dev/null || missing+=(coreutils)
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v unshare >/dev/null || missing+=(util-linux)
 [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] || missing+=(openvswitch-switch-dpdk)
+command -v clang-format >/dev/null || missing+=(clang-format)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "missing packages (${missing[*]}): run this as root, or: apt-get install ${APT_PACKAGES[*]}"

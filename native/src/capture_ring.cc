@@ -65,13 +65,13 @@ Napi::Value CreateCaptureRing(const Napi::CallbackInfo& info) {
   auto c = std::make_shared<CaptureRing>();
   c->ring_name = ring_name;
   c->pool_name = pool_name;
-  c->pool = rte_pktmbuf_pool_create_by_ops(pool_name.c_str(), nb_mbufs, kPoolCacheSize, 0, static_cast<uint16_t>(mbuf_size),
-                                           rte_socket_id(), kPoolOps);
+  c->pool = rte_pktmbuf_pool_create_by_ops(pool_name.c_str(), nb_mbufs, kPoolCacheSize, 0,
+                                           static_cast<uint16_t>(mbuf_size), rte_socket_id(), kPoolOps);
   if (c->pool == nullptr) {
     int err = rte_errno;
     Throw(env, err == EEXIST ? "POOL_EXISTS" : "POOL_CREATE_FAILED",
-          "cannot create mbuf pool " + pool_name + " (" + std::to_string(nb_mbufs) + " mbufs of " + std::to_string(mbuf_size) +
-              " bytes): " + rte_strerror(err),
+          "cannot create mbuf pool " + pool_name + " (" + std::to_string(nb_mbufs) + " mbufs of " +
+              std::to_string(mbuf_size) + " bytes): " + rte_strerror(err),
           err);
   }
   // Multi-producer/multi-consumer: rte_pdump_enable refuses single-ended rings
@@ -97,7 +97,8 @@ Napi::Value DestroyCaptureRing(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_rings.find(id);
     if (it == g_rings.end()) return Napi::Boolean::New(env, false);  // already gone: teardown is idempotent
-    if (it->second->draining.load()) Throw(env, "RING_IN_USE", "ring " + it->second->ring_name + " is still being drained");
+    if (it->second->draining.load())
+      Throw(env, "RING_IN_USE", "ring " + it->second->ring_name + " is still being drained");
     c = it->second;
     g_rings.erase(it);
   }
@@ -152,7 +153,8 @@ bool FreeForeignPool(const std::string& name) {
   // The pool struct sits at the start of its header memzone; going through the
   // memzone also finds a pool already unlinked from the list by a failed free.
   const rte_memzone* header_mz = rte_memzone_lookup(header.c_str());
-  rte_mempool* mp = header_mz != nullptr ? static_cast<rte_mempool*>(header_mz->addr) : rte_mempool_lookup(name.c_str());
+  rte_mempool* mp =
+      header_mz != nullptr ? static_cast<rte_mempool*>(header_mz->addr) : rte_mempool_lookup(name.c_str());
   if (mp == nullptr) return false;
   rte_tailq_head* head = rte_eal_tailq_lookup("RTE_MEMPOOL");
   rte_tailq_entry* found = nullptr;
@@ -183,7 +185,8 @@ bool FreeForeignPool(const std::string& name) {
         auto* z = static_cast<std::pair<std::string, std::vector<std::string>*>*>(arg);
         std::string n = mz->name;
         // The header zone MP_<pool> and its chunks MP_<pool>_<n>.
-        if (n == z->first || (n.rfind(z->first + "_", 0) == 0 && n.find_first_not_of("0123456789", z->first.size() + 1) == std::string::npos)) {
+        if (n == z->first || (n.rfind(z->first + "_", 0) == 0 &&
+                              n.find_first_not_of("0123456789", z->first.size() + 1) == std::string::npos)) {
           z->second->push_back(n);
         }
       },

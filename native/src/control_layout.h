@@ -17,12 +17,12 @@ enum Slot : size_t {
   kWireBytes = 3,  // original lengths
   kBursts = 4,
   kErrno = 5,
-  kMalformed = 6,  // copies that were not pcapng blocks
-  kOverQuota = 7,  // copies freed unwritten because -c was reached
-  kQueued = 8,     // ring fill seen at the last poll
-  kPolling = 9,    // 1 once the output is open and the loop runs: callbacks may start
-  kTid = 10,       // written by the worker's JS: its thread id
-  kCpu = 11,       // written by the worker's JS: the CPU it is pinned to
+  kMalformed = 6,     // copies that were not pcapng blocks
+  kOverQuota = 7,     // copies freed unwritten because -c was reached
+  kQueued = 8,        // ring fill seen at the last poll
+  kPolling = 9,       // 1 once the output is open and the loop runs: callbacks may start
+  kTid = 10,          // written by the worker's JS: its thread id
+  kCpu = 11,          // written by the worker's JS: the CPU it is pinned to
   kFilesClosed = 12,  // files this ring finished (rotation)
   kFileBytes = 13,    // size of the file being written
   kFilesFull = 14,    // 1 once -a files: is reached: the main thread stops the capture
@@ -51,11 +51,21 @@ struct LayoutName {
 
 // The names JavaScript uses for each of the above.
 inline constexpr LayoutName kSlotNames[] = {
-    {"Control", kControl},         {"Packets", kPackets},       {"Bytes", kBytes},
-    {"WireBytes", kWireBytes},     {"Bursts", kBursts},         {"Errno", kErrno},
-    {"Malformed", kMalformed},     {"OverQuota", kOverQuota},   {"Queued", kQueued},
-    {"Polling", kPolling},         {"Tid", kTid},               {"Cpu", kCpu},
-    {"FilesClosed", kFilesClosed}, {"FileBytes", kFileBytes},   {"FilesFull", kFilesFull},
+    {"Control", kControl},
+    {"Packets", kPackets},
+    {"Bytes", kBytes},
+    {"WireBytes", kWireBytes},
+    {"Bursts", kBursts},
+    {"Errno", kErrno},
+    {"Malformed", kMalformed},
+    {"OverQuota", kOverQuota},
+    {"Queued", kQueued},
+    {"Polling", kPolling},
+    {"Tid", kTid},
+    {"Cpu", kCpu},
+    {"FilesClosed", kFilesClosed},
+    {"FileBytes", kFileBytes},
+    {"FilesFull", kFilesFull},
 };
 inline constexpr LayoutName kControlNames[] = {{"Run", kRun}, {"Finish", kFinish}, {"Abort", kAbort}};
 inline constexpr LayoutName kSharedSlotNames[] = {{"Quota", kQuota}, {"ClockOffset", kClockOffset}};

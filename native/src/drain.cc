@@ -48,7 +48,6 @@ constexpr int kVdevTxRetries = 64;
 // years. Then all rings shift back by one offset measured on the first copy.
 constexpr int64_t kMaxClockSkewNs = 60ll * 1000000000ll;
 
-
 // The enhanced packet block rte_pcapng_copy() puts in front of every copy.
 struct EnhancedPacketBlock {
   uint32_t block_type;
@@ -152,8 +151,8 @@ struct Rotation {
   uint64_t packets = 0;
   uint64_t duration_ns = 0;
   uint64_t interval_ns = 0;
-  uint64_t start_ns = 0;  // the capture's start: every output's duration boundaries count from it
-  uint32_t ring = 0;      // -b files: keep only the newest this many files
+  uint64_t start_ns = 0;   // the capture's start: every output's duration boundaries count from it
+  uint32_t ring = 0;       // -b files: keep only the newest this many files
   uint32_t max_files = 0;  // -a files: write no more than this many
   bool on() const { return file_bytes != 0 || packets != 0 || duration_ns != 0 || interval_ns != 0; }
 };
@@ -170,7 +169,8 @@ std::string RotatedName(const std::string& base, uint32_t seq, uint64_t wall_ns)
   struct tm tm;
   localtime_r(&secs, &tm);
   char stamp[64];
-  snprintf(stamp, sizeof(stamp), "_%05u_%04d%02d%02d%02d%02d%02d", seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  snprintf(stamp, sizeof(stamp), "_%05u_%04d%02d%02d%02d%02d%02d", seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec);
   return stem + stamp + ext;
 }
 
@@ -195,7 +195,7 @@ class Output {
 
   // Totals of the files already closed, for the worker's result.
   uint64_t closed_records = 0, closed_bytes = 0;
-  uint32_t files = 0;  // files opened so far
+  uint32_t files = 0;                                  // files opened so far
   std::vector<std::pair<std::string, uint64_t>> done;  // (path, records)
 
   int error() const { return pcapng ? ng.error() : pcap.error(); }
@@ -204,7 +204,9 @@ class Output {
   bool has_unflushed() const { return pcapng ? ng.has_unflushed() : pcap.has_unflushed(); }
   uint64_t size() const { return pcapng ? ng.size() : pcap.size(); }
   uint64_t records() const { return closed_records + (open_ ? (pcapng ? ng.records() : pcap.records()) : 0); }
-  uint64_t packet_bytes() const { return closed_bytes + (open_ ? (pcapng ? ng.packet_bytes() : pcap.packet_bytes()) : 0); }
+  uint64_t packet_bytes() const {
+    return closed_bytes + (open_ ? (pcapng ? ng.packet_bytes() : pcap.packet_bytes()) : 0);
+  }
   void Flush() { pcapng ? ng.Flush() : pcap.Flush(); }
   void SetCancel(const std::atomic<int64_t>* slot, int64_t value) {
     pcap.SetCancel(slot, value);
@@ -402,13 +404,16 @@ Napi::Value DrainClosedFiles(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock: {tsc,ns,hz},
+// drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock:
+// {tsc,ns,hz},
 //                 pcapng?: { section, interfaces, interfaceId, flags, queue, stats?: {port, queue, direction} },
-//                 rotate?: { fileBytes, packets, durationNs, intervalNs, startNs, files, maxFiles } (bigints) }, control, shared)
+//                 rotate?: { fileBytes, packets, durationNs, intervalNs, startNs, files, maxFiles } (bigints) },
+//                 control, shared)
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id = ArgU32(info, 0, "ringId");
-  if (info.Length() < 4 || !info[1].IsObject()) throw Napi::TypeError::New(env, "drain(ringId, options, control, shared)");
+  if (info.Length() < 4 || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "drain(ringId, options, control, shared)");
   Napi::Object opts = info[1].As<Napi::Object>();
   std::atomic<int64_t>* slots = SlotsOf(info[2], kSlotCount, env);
   std::atomic<int64_t>* shared = SlotsOf(info[3], kSharedSlotCount, env);
@@ -417,7 +422,8 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   std::shared_ptr<CaptureRing> ring = FindCaptureRing(id);
   if (!ring) Throw(env, "NO_SUCH_RING", "unknown capture ring id " + std::to_string(id));
   bool expected = false;
-  if (!ring->draining.compare_exchange_strong(expected, true)) Throw(env, "RING_IN_USE", "ring " + ring->ring_name + " already has a worker");
+  if (!ring->draining.compare_exchange_strong(expected, true))
+    Throw(env, "RING_IN_USE", "ring " + ring->ring_name + " already has a worker");
   DrainingMark mark{ring.get()};
 
   Clock clock;
@@ -449,7 +455,8 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
       writer.pcapng = true;
       writer.section = SectionOption(ng.Get("section"));
       writer.interfaces = InterfacesOption(ng.Get("interfaces"));
-      writer.interface_id = ng.Get("interfaceId").IsNumber() ? ng.Get("interfaceId").As<Napi::Number>().Uint32Value() : 0;
+      writer.interface_id =
+          ng.Get("interfaceId").IsNumber() ? ng.Get("interfaceId").As<Napi::Number>().Uint32Value() : 0;
       writer.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
       writer.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
       // The counters this ring's statistics block reports. DPDK 22.11
@@ -458,8 +465,9 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
       // 4053 packets), so they are taken as they are, like the summary's.
       if (ng.Get("stats").IsObject()) {
         Napi::Object st = ng.Get("stats").As<Napi::Object>();
-        writer.counters = QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()), st.Get("queue").ToNumber().Uint32Value(),
-                                        st.Get("direction").ToNumber().Uint32Value());
+        writer.counters =
+            QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
+                          st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value());
       }
     }
     if (opts.Get("rotate").IsObject()) {
@@ -474,7 +482,8 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     }
     if (!writer.Open(WallNs())) {
       if (writer.error() == ECANCELED) {
-        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading", writer.error());
+        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading",
+              writer.error());
       }
       Throw(env, "OUTPUT_OPEN_FAILED", writer.OpenFailure(), writer.error());
     }

@@ -42,8 +42,7 @@ char** LeakedArgv(const std::vector<std::string>& args) {
 // primary; Node's own reservations sometimes sit there. That is a property of
 // this process image, not of the primary: a fresh image (execve) fixes it.
 bool IsAddressConflict(const std::string& log) {
-  return log.find("Cannot reserve") != std::string::npos ||
-         log.find("base-virtaddr") != std::string::npos ||
+  return log.find("Cannot reserve") != std::string::npos || log.find("base-virtaddr") != std::string::npos ||
          log.find("Cannot mmap memory for rte_config") != std::string::npos ||
          log.find("Could not map memory") != std::string::npos;
 }
@@ -66,12 +65,14 @@ void RequireEal(Napi::Env env) {
 
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "attach expects an array of EAL arguments");
+  if (info.Length() < 1 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "attach expects an array of EAL arguments");
   bool echo = info.Length() > 1 && info[1].ToBoolean().Value();
   int expected = 0;
   if (!g_state.compare_exchange_strong(expected, 2)) {
     Throw(env, "EAL_ALREADY_USED",
-          "DPDK's EAL was already initialised in this process and can be initialised only once: run each capture in its own process");
+          "DPDK's EAL was already initialised in this process and can be initialised only once: run each capture in "
+          "its own process");
   }
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::string> args;
@@ -104,7 +105,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   if (ret < 0) {
     std::string log = EalLogTail(kLogLinesInErrors);
     if (IsAddressConflict(log)) {
-      Throw(env, "EAL_ADDRESS_CONFLICT", "the primary's memory could not be mapped at its addresses in this process", err, log);
+      Throw(env, "EAL_ADDRESS_CONFLICT", "the primary's memory could not be mapped at its addresses in this process",
+            err, log);
     }
     Throw(env, "EAL_INIT_FAILED", std::string("rte_eal_init failed: ") + rte_strerror(err), err, log);
   }

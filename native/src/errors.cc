@@ -42,8 +42,7 @@ Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string&
   return plain;
 }
 
-void Throw(Napi::Env env, const std::string& code, const std::string& message, int err,
-           const std::string& detail) {
+void Throw(Napi::Env env, const std::string& code, const std::string& message, int err, const std::string& detail) {
   throw MakeError(env, code, message, err, detail);
 }
 

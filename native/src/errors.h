@@ -10,11 +10,11 @@ namespace burstcap {
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
 
 // Builds the typed error; falls back to a plain Error before a factory is set.
-Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message,
-                      int err = 0, const std::string& detail = "");
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message, int err = 0,
+                      const std::string& detail = "");
 
-[[noreturn]] void Throw(Napi::Env env, const std::string& code, const std::string& message,
-                        int err = 0, const std::string& detail = "");
+[[noreturn]] void Throw(Napi::Env env, const std::string& code, const std::string& message, int err = 0,
+                        const std::string& detail = "");
 
 // Argument checks shared by every binding: JS validates first, native re-checks.
 uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i, const char* what);

@@ -99,7 +99,8 @@ constexpr uint8_t kIpProtos[] = {6, 17, 1, 47, 50, 2};
 constexpr uint8_t kIp6Next[] = {6, 17, 58, 0, 44};
 
 void Ethernet(std::vector<uint8_t>& f, size_t i, bool vlan, uint16_t ethertype) {
-  static const uint8_t kMacs[][6] = {{0x02, 0, 0, 0, 0, 1}, {0x02, 0, 0, 0, 0, 2}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x01, 0, 0x5e, 0, 0, 1}};
+  static const uint8_t kMacs[][6] = {
+      {0x02, 0, 0, 0, 0, 1}, {0x02, 0, 0, 0, 0, 2}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x01, 0, 0x5e, 0, 0, 1}};
   f.insert(f.end(), kMacs[i % 4], kMacs[i % 4] + 6);
   f.insert(f.end(), kMacs[(i / 4) % 2], kMacs[(i / 4) % 2] + 6);
   if (vlan) {
@@ -139,7 +140,12 @@ std::vector<uint8_t> Generated(size_t i) {
   std::vector<uint8_t> f;
   bool vlan = i % 7 == 3;
   switch (i % 10) {
-    case 0: case 1: case 2: case 3: case 4: case 5: {  // IPv4
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5: {  // IPv4
       Ethernet(f, i, vlan, 0x0800);
       size_t ip = f.size();
       bool options = i % 9 == 4;
@@ -161,7 +167,8 @@ std::vector<uint8_t> Generated(size_t i) {
       Set16(f, ip + 2, static_cast<uint16_t>(f.size() - ip));
       break;
     }
-    case 6: case 7: {  // IPv6
+    case 6:
+    case 7: {  // IPv6
       Ethernet(f, i, vlan, 0x86dd);
       size_t ip = f.size();
       Put32(f, 0x60000000);
@@ -252,7 +259,8 @@ std::vector<std::vector<uint8_t>> BuildCorpus(const struct bpf_program* prog) {
       for (size_t j = 0; j < kFramesPerConstant && corpus.size() < kMaxCorpus; j++) {
         std::vector<uint8_t> f = corpus[(j * 61 + k) % base];
         if (place.first + place.second > f.size()) continue;
-        for (uint32_t b = 0; b < place.second; b++) f[place.first + b] = static_cast<uint8_t>(k >> (8 * (place.second - 1 - b)));
+        for (uint32_t b = 0; b < place.second; b++)
+          f[place.first + b] = static_cast<uint8_t>(k >> (8 * (place.second - 1 - b)));
         corpus.push_back(std::move(f));
       }
     }
@@ -283,11 +291,14 @@ std::string Describe(const std::vector<uint8_t>& frame) {
 
 // Runs the converted program in this process on every corpus frame, in the
 // interpreter the primary's callbacks use, and compares with libpcap.
-void Verify(Napi::Env env, const std::string& expression, const ClassicProgram& classic, const struct rte_bpf_prm* prm) {
+void Verify(Napi::Env env, const std::string& expression, const ClassicProgram& classic,
+            const struct rte_bpf_prm* prm) {
   struct rte_bpf* bpf = rte_bpf_load(prm);
   if (bpf == nullptr) {
     int err = rte_errno;
-    Throw(env, "FILTER_UNSUPPORTED", "filter '" + expression + "': DPDK's BPF library refused the converted program (" + rte_strerror(err) + ")", err);
+    Throw(env, "FILTER_UNSUPPORTED",
+          "filter '" + expression + "': DPDK's BPF library refused the converted program (" + rte_strerror(err) + ")",
+          err);
   }
   std::string mismatch;
   for (const auto& frame : BuildCorpus(classic.get())) {
@@ -300,7 +311,8 @@ void Verify(Napi::Env env, const std::string& expression, const ClassicProgram& 
     m.nb_segs = 1;
     bool dpdk = rte_bpf_exec(bpf, &m) != 0;
     if (dpdk != classic.Matches(frame)) {
-      mismatch = std::string(dpdk ? "matches" : "does not match") + " a frame libpcap " + (dpdk ? "rejects" : "accepts") + " (" + Describe(frame) + ")";
+      mismatch = std::string(dpdk ? "matches" : "does not match") + " a frame libpcap " +
+                 (dpdk ? "rejects" : "accepts") + " (" + Describe(frame) + ")";
       break;
     }
   }
@@ -308,7 +320,8 @@ void Verify(Napi::Env env, const std::string& expression, const ClassicProgram& 
   if (!mismatch.empty()) {
     Throw(env, "FILTER_MISMATCH",
           "filter '" + expression + "': DPDK's BPF would judge packets differently from libpcap: it " + mismatch +
-              ". burstcap will not run it in the primary; write the filter another way (for example with named fields instead of byte offsets)");
+              ". burstcap will not run it in the primary; write the filter another way (for example with named fields "
+              "instead of byte offsets)");
   }
 }
 
@@ -339,7 +352,8 @@ Napi::Value CreateFilter(const Napi::CallbackInfo& info) {
   struct rte_bpf_prm* prm = rte_bpf_convert(classic.get());
   if (prm == nullptr) {
     int err = rte_errno;
-    Throw(env, "FILTER_UNSUPPORTED", "filter '" + expression + "': DPDK cannot convert it (" + rte_strerror(err) + ")", err);
+    Throw(env, "FILTER_UNSUPPORTED", "filter '" + expression + "': DPDK cannot convert it (" + rte_strerror(err) + ")",
+          err);
   }
   RepairIndirectLoads(prm);
   try {

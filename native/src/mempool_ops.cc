@@ -38,7 +38,8 @@ namespace {
 std::vector<std::string> Names(const struct rte_mempool_ops_table& table) {
   std::vector<std::string> out;
   uint32_t n = table.num_ops < RTE_MEMPOOL_MAX_OPS_IDX ? table.num_ops : RTE_MEMPOOL_MAX_OPS_IDX;
-  for (uint32_t i = 0; i < n; i++) out.emplace_back(table.ops[i].name, strnlen(table.ops[i].name, RTE_MEMPOOL_OPS_NAMESIZE));
+  for (uint32_t i = 0; i < n; i++)
+    out.emplace_back(table.ops[i].name, strnlen(table.ops[i].name, RTE_MEMPOOL_OPS_NAMESIZE));
   return out;
 }
 
@@ -152,14 +153,16 @@ Napi::Value AlignMempoolOps(const Napi::CallbackInfo& info) {
       Throw(env, "MEMPOOL_OPS_UNKNOWN", "cannot locate librte_mempool in this process");
     }
     struct stat st = {};
-    if (stat(dl.dli_fname, &st) != 0) Throw(env, "MEMPOOL_OPS_UNKNOWN", std::string("cannot stat ") + dl.dli_fname, errno);
+    if (stat(dl.dli_fname, &st) != 0)
+      Throw(env, "MEMPOOL_OPS_UNKNOWN", std::string("cannot stat ") + dl.dli_fname, errno);
     uintptr_t remote_base = FindBaseInProcess(pid, st.st_dev, st.st_ino);
     if (remote_base == 0) {
       Throw(env, "MEMPOOL_OPS_UNREADABLE",
             std::string("the primary (pid ") + std::to_string(pid) + ") maps neither a definition of " + kSymbol +
                 " nor " + dl.dli_fname + ": it was built against another DPDK");
     }
-    remote_addr = remote_base + (reinterpret_cast<uintptr_t>(&rte_mempool_ops_table) - reinterpret_cast<uintptr_t>(dl.dli_fbase));
+    remote_addr =
+        remote_base + (reinterpret_cast<uintptr_t>(&rte_mempool_ops_table) - reinterpret_cast<uintptr_t>(dl.dli_fbase));
   }
   struct rte_mempool_ops_table remote;
   struct iovec here = {&remote, sizeof(remote)};
@@ -168,7 +171,8 @@ Napi::Value AlignMempoolOps(const Napi::CallbackInfo& info) {
   if (got != static_cast<ssize_t>(sizeof(remote))) {
     int err = errno;
     Throw(env, "MEMPOOL_OPS_UNREADABLE",
-          std::string("cannot read the primary's mempool ops table (pid ") + std::to_string(pid) + "): " + strerror(err) +
+          std::string("cannot read the primary's mempool ops table (pid ") + std::to_string(pid) +
+              "): " + strerror(err) +
               (err == EPERM ? "; run burstcap as root or as the primary's user with ptrace allowed" : ""),
           err);
   }
@@ -200,7 +204,8 @@ Napi::Value AlignMempoolOps(const Napi::CallbackInfo& info) {
 
   bool changed = false;
   for (size_t i = 0; i < reordered.size(); i++) {
-    if (i >= local.size() || strncmp(reordered[i].name, table.ops[i].name, RTE_MEMPOOL_OPS_NAMESIZE) != 0) changed = true;
+    if (i >= local.size() || strncmp(reordered[i].name, table.ops[i].name, RTE_MEMPOOL_OPS_NAMESIZE) != 0)
+      changed = true;
   }
   if (changed) {
     rte_spinlock_lock(&table.sl);

@@ -69,8 +69,8 @@ class PcapReader {
     if (!Read(h, sizeof(h), &got)) {
       if (!error_.empty()) return Step::kError;
       if (got == 0) return Step::kEnd;
-      return Fail("ends inside the header of record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ", " +
-                  std::to_string(got) + " of 16 bytes): the part is torn");
+      return Fail("ends inside the header of record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) +
+                  ", " + std::to_string(got) + " of 16 bytes): the part is torn");
     }
     ts_ns_ = static_cast<uint64_t>(h[0]) * 1000000000ull + (nanos_ ? h[1] : static_cast<uint64_t>(h[1]) * 1000ull);
     caplen_ = h[2];
@@ -78,14 +78,15 @@ class PcapReader {
     // The writer never exceeds the snaplen it put in the header: a longer
     // record is a corrupt header, and reading on would misframe the rest.
     if (caplen_ > snaplen_) {
-      return Fail("record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ") claims " + std::to_string(caplen_) +
-                  " captured bytes, more than the file's snaplen " + std::to_string(snaplen_) + ": a corrupt record header");
+      return Fail("record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ") claims " +
+                  std::to_string(caplen_) + " captured bytes, more than the file's snaplen " +
+                  std::to_string(snaplen_) + ": a corrupt record header");
     }
     data_.resize(caplen_);
     if (!Read(data_.data(), caplen_, &got)) {
       if (!error_.empty()) return Step::kError;
-      return Fail("ends inside record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ": " + std::to_string(got) + " of " +
-                  std::to_string(caplen_) + " packet bytes): the part is torn");
+      return Fail("ends inside record " + std::to_string(records_ + 1) + " (byte " + std::to_string(at) + ": " +
+                  std::to_string(got) + " of " + std::to_string(caplen_) + " packet bytes): the part is torn");
     }
     records_++;
     return Step::kRecord;
@@ -185,7 +186,12 @@ struct MergeOutput {
 class MergeWorker : public Napi::AsyncWorker {
  public:
   MergeWorker(Napi::Env env, std::vector<std::string> inputs, std::string output, mode_t mode, PcapngMerge ng)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), inputs_(std::move(inputs)), output_(std::move(output)), mode_(mode), ng_(std::move(ng)) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        inputs_(std::move(inputs)),
+        output_(std::move(output)),
+        mode_(mode),
+        ng_(std::move(ng)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -209,7 +215,8 @@ class MergeWorker : public Napi::AsyncWorker {
     for (PcapngMerge::Input& in : ng_.inputs) {
       if (in.interface_id >= ng_.interfaces.size()) in.interface_id = 0;
     }
-    bool opened = writer.ng ? writer.png.Open(output_, ng_.section, ng_.interfaces, mode_) : writer.pcap.Open(output_, snaplen, mode_);
+    bool opened = writer.ng ? writer.png.Open(output_, ng_.section, ng_.interfaces, mode_)
+                            : writer.pcap.Open(output_, snaplen, mode_);
     if (!opened) {
       code_ = "OUTPUT_OPEN_FAILED";
       errno_ = writer.error();
@@ -266,7 +273,8 @@ class MergeWorker : public Napi::AsyncWorker {
     Napi::Object out = Napi::Object::New(env);
     out.Set("packets", Napi::Number::New(env, static_cast<double>(packets_)));
     Napi::Array parts = Napi::Array::New(env, part_records_.size());
-    for (size_t i = 0; i < part_records_.size(); i++) parts.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(part_records_[i])));
+    for (size_t i = 0; i < part_records_.size(); i++)
+      parts.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(part_records_[i])));
     out.Set("parts", parts);
     deferred_.Resolve(out);
   }
@@ -289,7 +297,8 @@ class MergeWorker : public Napi::AsyncWorker {
 
 Napi::Value MergePcaps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArray()) throw Napi::TypeError::New(env, "mergePcaps(inputs[], output, options?)");
+  if (info.Length() < 2 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "mergePcaps(inputs[], output, options?)");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::string> inputs;
   for (uint32_t i = 0; i < arr.Length(); i++) inputs.push_back(arr.Get(i).ToString().Utf8Value());

@@ -31,7 +31,6 @@ struct PcapFileHeader {
   uint32_t linktype;
 };
 
-
 }  // namespace
 
 PcapWriter::PcapWriter(size_t buffer_bytes) {
@@ -221,9 +220,10 @@ bool PcapWriter::Close() {
 }
 
 Napi::Function PcapFileWriter::Define(Napi::Env env) {
-  return DefineClass(env, "PcapFileWriter",
-                     {InstanceMethod<&PcapFileWriter::Write>("write"), InstanceMethod<&PcapFileWriter::WriteFrames>("writeFrames"),
-                      InstanceMethod<&PcapFileWriter::Close>("close")});
+  return DefineClass(
+      env, "PcapFileWriter",
+      {InstanceMethod<&PcapFileWriter::Write>("write"), InstanceMethod<&PcapFileWriter::WriteFrames>("writeFrames"),
+       InstanceMethod<&PcapFileWriter::Close>("close")});
 }
 
 // new PcapFileWriter(path, { mode?: number, exclusive?: boolean })
@@ -256,7 +256,8 @@ mode_t FileModeOption(const Napi::Object& o) {
 }
 
 uint64_t TimestampArg(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), "timestamp must be a bigint (ns)");
+  if (info.Length() <= i || !info[i].IsBigInt())
+    throw Napi::TypeError::New(info.Env(), "timestamp must be a bigint (ns)");
   bool lossless = true;
   return info[i].As<Napi::BigInt>().Uint64Value(&lossless);
 }
@@ -280,7 +281,8 @@ FramesRun FramesArgs(const Napi::CallbackInfo& info) {
   auto frames = info[0].As<Napi::Buffer<uint8_t>>();
   FramesRun run;
   run.frame_size = ArgU32(info, 1, "frameSize");
-  if (run.frame_size == 0 || run.frame_size > frames.Length()) throw Napi::RangeError::New(env, "frameSize must be from 1 to the length of frames");
+  if (run.frame_size == 0 || run.frame_size > frames.Length())
+    throw Napi::RangeError::New(env, "frameSize must be from 1 to the length of frames");
   run.frames = frames.Data();
   run.in_pool = frames.Length() / run.frame_size;
   run.count = ArgU32(info, 2, "count");

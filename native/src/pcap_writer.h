@@ -45,7 +45,8 @@ class PcapWriter {
   // existing file is set to it too, since it is about to hold packets.
   // exclusive creates a new file only (O_EXCL|O_NOFOLLOW): for temporary
   // files, which must never reuse or follow whatever is at their path.
-  bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen, mode_t mode = kPrivateFileMode, bool exclusive = false);
+  bool Open(const std::string& path, uint32_t snaplen = kPcapSnaplen, mode_t mode = kPrivateFileMode,
+            bool exclusive = false);
   // The same with the file's own header given whole: how the pcapng writer
   // (pcapng_writer.h) reuses this file handling with its section header.
   // A closed writer may be opened again (rotation): counts start over.
@@ -88,7 +89,9 @@ class PcapWriter {
  private:
   bool WriteAll(const uint8_t* data, size_t len);
   bool OpenFifo(const std::string& path);
-  bool Cancelled() const { return cancel_slot_ != nullptr && cancel_slot_->load(std::memory_order_acquire) == cancel_value_; }
+  bool Cancelled() const {
+    return cancel_slot_ != nullptr && cancel_slot_->load(std::memory_order_acquire) == cancel_value_;
+  }
   void Fail(int err);
 
   const std::atomic<int64_t>* cancel_slot_ = nullptr;
@@ -118,7 +121,8 @@ class PcapWriter {
 // Begin and Append run once per packet in the drain loop: defined here so
 // they inline into it.
 inline bool PcapWriter::Begin(uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
-  PcapRecordHeader h = {static_cast<uint32_t>(ts_ns / 1000000000ull), static_cast<uint32_t>(ts_ns % 1000000000ull), caplen, origlen};
+  PcapRecordHeader h = {static_cast<uint32_t>(ts_ns / 1000000000ull), static_cast<uint32_t>(ts_ns % 1000000000ull),
+                        caplen, origlen};
   return BeginRecord(&h, sizeof(h), sizeof(h) + caplen, caplen);
 }
 
@@ -162,7 +166,6 @@ inline void PcapWriter::Append(const void* data, size_t len) {
   memcpy(buf_ + used_, data, len);
   used_ += len;
 }
-
 
 // options.mode of a JS call: the permission bits of a new output (0600 if absent).
 mode_t FileModeOption(const Napi::Object& o);

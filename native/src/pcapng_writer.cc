@@ -8,7 +8,6 @@
 
 namespace burstcap {
 
-
 namespace {
 constexpr uint32_t kShbType = 0x0A0D0D0A;
 constexpr uint32_t kIdbType = 0x00000001;
@@ -87,7 +86,10 @@ std::vector<uint8_t> PcapngHeader(const PcapngSection& section, const std::vecto
   Block shb(kShbType);
   // Section length -1: not given, so a reader never trusts a stale one.
   shb.U32(kByteOrderMagic).U16(1).U16(0).U64(~0ull);
-  shb.Option(kShbHardware, section.hardware).Option(kShbOs, section.os).Option(kShbUserappl, section.userappl).Option(kOptComment, section.comment);
+  shb.Option(kShbHardware, section.hardware)
+      .Option(kShbOs, section.os)
+      .Option(kShbUserappl, section.userappl)
+      .Option(kOptComment, section.comment);
   std::vector<uint8_t> out = shb.Finish(true);
   for (const PcapngInterface& i : interfaces) {
     Block idb(kIdbType);
@@ -163,9 +165,10 @@ PcapngStats StatsOption(const Napi::Object& o) {
 }
 
 Napi::Function PcapngFileWriter::Define(Napi::Env env) {
-  return DefineClass(env, "PcapngFileWriter",
-                     {InstanceMethod<&PcapngFileWriter::Write>("write"), InstanceMethod<&PcapngFileWriter::WriteFrames>("writeFrames"),
-                      InstanceMethod<&PcapngFileWriter::WriteStats>("writeStats"), InstanceMethod<&PcapngFileWriter::Close>("close")});
+  return DefineClass(
+      env, "PcapngFileWriter",
+      {InstanceMethod<&PcapngFileWriter::Write>("write"), InstanceMethod<&PcapngFileWriter::WriteFrames>("writeFrames"),
+       InstanceMethod<&PcapngFileWriter::WriteStats>("writeStats"), InstanceMethod<&PcapngFileWriter::Close>("close")});
 }
 
 // new PcapngFileWriter(path, { mode?, exclusive?, section?, interfaces? })
@@ -184,7 +187,8 @@ PcapngFileWriter::PcapngFileWriter(const Napi::CallbackInfo& info) : Napi::Objec
   } else {
     interfaces = InterfacesOption(Napi::Value());
   }
-  if (!writer_.Open(path, section, interfaces, mode, exclusive)) Throw(info.Env(), "OUTPUT_OPEN_FAILED", writer_.OpenFailure(), writer_.error());
+  if (!writer_.Open(path, section, interfaces, mode, exclusive))
+    Throw(info.Env(), "OUTPUT_OPEN_FAILED", writer_.OpenFailure(), writer_.error());
 }
 
 void PcapngFileWriter::CheckError(Napi::Env env) {

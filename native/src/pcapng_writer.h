@@ -46,8 +46,8 @@ std::vector<uint8_t> PcapngStatsBlock(const PcapngStats& s);
 
 class PcapngWriter {
  public:
-  bool Open(const std::string& path, const PcapngSection& section, const std::vector<PcapngInterface>& interfaces, mode_t mode = kPrivateFileMode,
-            bool exclusive = false) {
+  bool Open(const std::string& path, const PcapngSection& section, const std::vector<PcapngInterface>& interfaces,
+            mode_t mode = kPrivateFileMode, bool exclusive = false) {
     std::vector<uint8_t> header = PcapngHeader(section, interfaces);
     return file_.OpenWith(path, header.data(), header.size(), mode, exclusive);
   }
@@ -79,10 +79,13 @@ class PcapngWriter {
 };
 
 // Once per packet in the drain loop: inline, like PcapWriter::Begin.
-inline bool PcapngWriter::Begin(uint32_t interface_id, uint64_t ts_ns, uint32_t caplen, uint32_t origlen, uint32_t flags, uint32_t queue) {
+inline bool PcapngWriter::Begin(uint32_t interface_id, uint64_t ts_ns, uint32_t caplen, uint32_t origlen,
+                                uint32_t flags, uint32_t queue) {
   uint32_t pad = (4 - (caplen & 3)) & 3;
   uint32_t total = static_cast<uint32_t>(kEpbHeader + kEpbTail) + caplen + pad;
-  uint32_t head[7] = {0x00000006, total, interface_id, static_cast<uint32_t>(ts_ns >> 32), static_cast<uint32_t>(ts_ns), caplen, origlen};
+  uint32_t head[7] = {
+      0x00000006, total,  interface_id, static_cast<uint32_t>(ts_ns >> 32), static_cast<uint32_t>(ts_ns),
+      caplen,     origlen};
   // option code/length pairs are 16-bit each: flags (2, 4), queue (6, 4).
   uint32_t tail[6] = {2u | (4u << 16), flags, 6u | (4u << 16), queue, 0, total};
   memset(tail_, 0, 4);

@@ -48,7 +48,8 @@ Napi::Object StatsObject(Napi::Env env, const struct rte_pdump_stats& s) {
 // index into the shared ethdev data and into the pdump statistics).
 uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i) {
   uint32_t port = ArgU32(info, i, "port");
-  if (port >= RTE_MAX_ETHPORTS) Throw(info.Env(), "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
+  if (port >= RTE_MAX_ETHPORTS)
+    Throw(info.Env(), "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
   return static_cast<uint16_t>(port);
 }
 
@@ -56,13 +57,16 @@ uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i) {
 // carries, and all the primary needs to find the port.
 std::string CheckDevice(Napi::Env env, const std::string& device) {
   if (device.empty() || device.size() >= RTE_DEV_NAME_MAX_LEN) {
-    Throw(env, "NO_SUCH_PORT", "device name '" + device + "' is empty or longer than DPDK's " + std::to_string(RTE_DEV_NAME_MAX_LEN - 1) + " characters");
+    Throw(env, "NO_SUCH_PORT",
+          "device name '" + device + "' is empty or longer than DPDK's " + std::to_string(RTE_DEV_NAME_MAX_LEN - 1) +
+              " characters");
   }
   return device;
 }
 
 std::string where(uint16_t port, uint32_t queue, uint32_t dir) {
-  return "port " + std::to_string(port) + " queue " + std::to_string(queue) + (dir == RTE_PDUMP_FLAG_RX ? " rx" : " tx");
+  return "port " + std::to_string(port) + " queue " + std::to_string(queue) +
+         (dir == RTE_PDUMP_FLAG_RX ? " rx" : " tx");
 }
 
 uint32_t ArgDirection(const Napi::CallbackInfo& info, size_t i) {
@@ -89,7 +93,9 @@ struct CallbackKey {
   uint16_t queue = 0;
   uint32_t dir = 0;
   uint16_t port = 0;
-  bool operator<(const CallbackKey& o) const { return std::tie(device, queue, dir) < std::tie(o.device, o.queue, o.dir); }
+  bool operator<(const CallbackKey& o) const {
+    return std::tie(device, queue, dir) < std::tie(o.device, o.queue, o.dir);
+  }
 };
 std::mutex g_callbacks_mutex;
 std::set<CallbackKey> g_callbacks;
@@ -158,8 +164,10 @@ DisableResult SendOnly(const CallbackKey& k) {
   snprintf(req->device, sizeof(req->device), "%s", k.device.c_str());
   snprintf(msg.name, sizeof(msg.name), "%s", kPdumpMpName);
   msg.len_param = sizeof(*req);
-  if (rte_mp_sendmsg(&msg) == 0) r.sent = true;
-  else r.err = rte_errno;
+  if (rte_mp_sendmsg(&msg) == 0)
+    r.sent = true;
+  else
+    r.err = rte_errno;
   return r;
 }
 
@@ -234,7 +242,7 @@ Napi::Object ResultObject(Napi::Env env, const DisableResult& r) {
   o.Set("removed", Napi::Boolean::New(env, r.err == 0));
   o.Set("sent", Napi::Boolean::New(env, r.sent));
   o.Set("errno", Napi::Number::New(env, r.err));
-  std::string message = r.err == 0 ? "removed"
+  std::string message = r.err == 0   ? "removed"
                         : r.answered ? rte_strerror(r.err)
                         : r.sent     ? "no answer (the request waits in the primary's socket)"
                                      : std::string("not delivered: ") + rte_strerror(r.err);
@@ -292,8 +300,8 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   // characters, and such a port cannot be opened here at all).
   CallbackKey key{device, static_cast<uint16_t>(queue), dir, port};
   Track(key);
-  int ret = rte_pdump_enable_bpf_by_deviceid(device.c_str(), static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG, snaplen,
-                                             ring->ring, ring->pool, filter);
+  int ret = rte_pdump_enable_bpf_by_deviceid(device.c_str(), static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG,
+                                             snaplen, ring->ring, ring->pool, filter);
   if (ret < 0) {
     int err = rte_errno;
     // A refusal is an answer: nothing of ours is installed there. A request
@@ -311,7 +319,8 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
                 " (a running capture tool, or one that was killed: run 'burstcap cleanup' to remove stale callbacks)",
             err);
     }
-    Throw(env, "PDUMP_ENABLE_FAILED", "the primary refused to start capturing " + where(port, queue, dir) + ": " + rte_strerror(err), err);
+    Throw(env, "PDUMP_ENABLE_FAILED",
+          "the primary refused to start capturing " + where(port, queue, dir) + ": " + rte_strerror(err), err);
   }
   return env.Undefined();
 }
@@ -322,12 +331,14 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
 Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env);
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "pdumpDisable([{ port, device, queue, direction }])");
+  if (info.Length() < 1 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "pdumpDisable([{ port, device, queue, direction }])");
   Napi::Array list = info[0].As<Napi::Array>();
   std::vector<CallbackKey> keys;
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value v = list.Get(i);
-    if (!v.IsObject()) throw Napi::TypeError::New(env, "pdumpDisable: each entry is { port, device, queue, direction }");
+    if (!v.IsObject())
+      throw Napi::TypeError::New(env, "pdumpDisable: each entry is { port, device, queue, direction }");
     Napi::Object o = v.As<Napi::Object>();
     uint32_t port = o.Get("port").ToNumber().Uint32Value();
     Napi::Value dev = o.Get("device");
@@ -335,9 +346,11 @@ Napi::Value PdumpDisable(const Napi::CallbackInfo& info) {
     std::string device = CheckDevice(env, dev.As<Napi::String>().Utf8Value());
     uint32_t queue = o.Get("queue").ToNumber().Uint32Value();
     uint32_t dir = o.Get("direction").ToNumber().Uint32Value();
-    if (port >= RTE_MAX_ETHPORTS) Throw(env, "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
+    if (port >= RTE_MAX_ETHPORTS)
+      Throw(env, "NO_SUCH_PORT", "port " + std::to_string(port) + " is out of DPDK's range");
     if (queue >= RTE_MAX_QUEUES_PER_PORT) throw Napi::RangeError::New(env, "queue out of range");
-    if (dir != RTE_PDUMP_FLAG_RX && dir != RTE_PDUMP_FLAG_TX) throw Napi::RangeError::New(env, "direction must be 1 (rx) or 2 (tx)");
+    if (dir != RTE_PDUMP_FLAG_RX && dir != RTE_PDUMP_FLAG_TX)
+      throw Napi::RangeError::New(env, "direction must be 1 (rx) or 2 (tx)");
     keys.push_back(CallbackKey{device, static_cast<uint16_t>(queue), dir, static_cast<uint16_t>(port)});
   }
   auto* worker = new DisableWorker(env, std::move(keys));
@@ -419,7 +432,8 @@ const uint64_t* QueueCounters(uint16_t port, uint32_t queue, uint32_t direction)
   if (mz == nullptr || mz->len < sizeof(PdumpStatsZone)) return nullptr;
   const auto* zone = static_cast<const PdumpStatsZone*>(mz->addr);
   const struct rte_pdump_stats& s = direction == RTE_PDUMP_FLAG_RX ? zone->rx[port][queue] : zone->tx[port][queue];
-  static_assert(offsetof(struct rte_pdump_stats, ringfull) == 3 * sizeof(uint64_t), "accepted, filtered, nombuf, ringfull in a row");
+  static_assert(offsetof(struct rte_pdump_stats, ringfull) == 3 * sizeof(uint64_t),
+                "accepted, filtered, nombuf, ringfull in a row");
   return reinterpret_cast<const uint64_t*>(&s);
 }
 

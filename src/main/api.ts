@@ -73,7 +73,10 @@ export async function runCapture(request: CaptureRequest, control: CaptureContro
     return { summary, mustExitNow: session.mustExitNow };
   } catch (err) {
     if (!session.mustExitNow) throw err;
-    const typed = err instanceof BurstcapError ? err : runtimeError('INTERNAL_ERROR', (err as Error)?.message ?? String(err), { detail: (err as Error)?.stack ?? '' });
+    const typed =
+      err instanceof BurstcapError
+        ? err
+        : runtimeError('INTERNAL_ERROR', (err as Error)?.message ?? String(err), { detail: (err as Error)?.stack ?? '' });
     typed.mustExitNow = true;
     throw typed;
   } finally {
@@ -208,7 +211,11 @@ export interface PrimaryOptions {
   verbose?: boolean | undefined;
 }
 
-function primaryOptions(options: PrimaryOptions | undefined, what: string, extra: readonly string[] = []): { prefix: string; verbose: boolean | undefined } {
+function primaryOptions(
+  options: PrimaryOptions | undefined,
+  what: string,
+  extra: readonly string[] = [],
+): { prefix: string; verbose: boolean | undefined } {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null) throw usageError('BAD_OPTION', `${what}: expected an options object`);
   checkKeys(o, new Set(['filePrefix', 'verbose', ...extra]), what);
@@ -223,7 +230,8 @@ function primaryOptions(options: PrimaryOptions | undefined, what: string, extra
 export async function listPorts(options?: PrimaryOptions & { eal?: readonly string[] | undefined }): Promise<PortInfo[]> {
   const { prefix, verbose } = primaryOptions(options, 'listPorts()', ['eal']);
   const eal = options?.eal;
-  if (eal !== undefined && (!Array.isArray(eal) || !eal.every((a) => typeof a === 'string'))) throw usageError('BAD_OPTION', 'eal: expected an array of strings');
+  if (eal !== undefined && (!Array.isArray(eal) || !eal.every((a) => typeof a === 'string')))
+    throw usageError('BAD_OPTION', 'eal: expected an array of strings');
   return listPrimaryPorts({ prefix, verbose, extraEal: eal, allowReexec: false });
 }
 
@@ -245,4 +253,16 @@ export async function doctor(options?: { filePrefix?: string | undefined }): Pro
   return doctorChecks(o.filePrefix, false);
 }
 
-export type { CaptureInput, CaptureRequest, CaptureEvent, CaptureSummary, CleanupResult, Check, PortInfo, RingProgress, RingStatus, StopReason, SummaryJson };
+export type {
+  CaptureInput,
+  CaptureRequest,
+  CaptureEvent,
+  CaptureSummary,
+  CleanupResult,
+  Check,
+  PortInfo,
+  RingProgress,
+  RingStatus,
+  StopReason,
+  SummaryJson,
+};

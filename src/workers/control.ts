@@ -11,8 +11,21 @@ import { BurstcapError } from '../main/core/errors';
 import { native } from '../main/core/native';
 
 const SLOT_NAMES = [
-  'Control', 'Packets', 'Bytes', 'WireBytes', 'Bursts', 'Errno', 'Malformed', 'OverQuota',
-  'Queued', 'Polling', 'Tid', 'Cpu', 'FilesClosed', 'FileBytes', 'FilesFull',
+  'Control',
+  'Packets',
+  'Bytes',
+  'WireBytes',
+  'Bursts',
+  'Errno',
+  'Malformed',
+  'OverQuota',
+  'Queued',
+  'Polling',
+  'Tid',
+  'Cpu',
+  'FilesClosed',
+  'FileBytes',
+  'FilesFull',
 ] as const;
 const CONTROL_NAMES = ['Run', 'Finish', 'Abort'] as const;
 const SHARED_SLOT_NAMES = ['Quota', 'ClockOffset'] as const;
@@ -33,7 +46,10 @@ export interface ControlLayout {
 function checkNames<N extends string>(table: Record<string, number>, names: readonly N[], what: string): Record<N, number> {
   for (const name of names) {
     if (typeof table[name] !== 'number') {
-      throw new BurstcapError('ADDON_MISMATCH', `the native addon defines no ${what} '${name}': it was built from other sources; run 'npm run build'`);
+      throw new BurstcapError(
+        'ADDON_MISMATCH',
+        `the native addon defines no ${what} '${name}': it was built from other sources; run 'npm run build'`,
+      );
     }
   }
   return table;

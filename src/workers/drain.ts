@@ -28,9 +28,7 @@ export interface DrainTask {
 }
 
 /** Errors cross the thread boundary as data so their code survives cloning. */
-export type DrainOutcome =
-  | { ok: true; result: DrainResult }
-  | { ok: false; code: string; message: string; errno: number | undefined };
+export type DrainOutcome = { ok: true; result: DrainResult } | { ok: false; code: string; message: string; errno: number | undefined };
 
 export default function drain(task: DrainTask): DrainOutcome {
   const slots = new BigInt64Array(task.control);

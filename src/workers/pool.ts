@@ -52,7 +52,14 @@ export class DrainWorkers {
 
   private constructor(specs: readonly WorkerSpec[], clock: ClockRef, shared: SharedArrayBuffer) {
     const n = specs.length;
-    this.#pool = new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, concurrentTasksPerWorker: 1, idleTimeout: Infinity, maxQueue: n });
+    this.#pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: n,
+      maxThreads: n,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      maxQueue: n,
+    });
     this.#controls = [];
     this.#names = specs.map((s) => s.path ?? s.threadName);
     this.#settled = new Array<DrainOutcome | undefined>(n).fill(undefined);
@@ -76,7 +83,8 @@ export class DrainWorkers {
       };
       return (this.#pool.run(task) as Promise<DrainOutcome>).then(
         (outcome) => (this.#settled[i] = outcome),
-        (err: Error) => (this.#settled[i] = { ok: false, code: 'WORKER_DIED', message: `drain worker ${spec.threadName} died: ${err.message}`, errno: undefined }),
+        (err: Error) =>
+          (this.#settled[i] = { ok: false, code: 'WORKER_DIED', message: `drain worker ${spec.threadName} died: ${err.message}`, errno: undefined }),
       );
     });
   }
@@ -99,7 +107,9 @@ export class DrainWorkers {
     while (this.#controls.some((c, i) => Atomics.load(c, slot('Polling')) === 0n && this.#settled[i] === undefined)) {
       if (stopRequested()) return;
       if (Date.now() > deadline) {
-        const waiting = this.#controls.flatMap((c, i) => (Atomics.load(c, slot('Polling')) === 0n && this.#settled[i] === undefined ? [this.#names[i]!] : []));
+        const waiting = this.#controls.flatMap((c, i) =>
+          Atomics.load(c, slot('Polling')) === 0n && this.#settled[i] === undefined ? [this.#names[i]!] : [],
+        );
         throw runtimeError(
           'WORKERS_NOT_STARTED',
           `drain worker(s) ${waiting.join(', ')} could not open their output within ${timeoutMs / 1000} s ` +

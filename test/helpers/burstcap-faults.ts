@@ -94,7 +94,10 @@ export function primaryMemory(prefix: string): PrimaryMemory {
 /** Names of memzones, for a failure message that says what was left behind. */
 export function memzoneNames(prefix: string, ids: readonly number[]): string[] {
   if (ids.length === 0) return [];
-  const replies = telemetry(prefix, ids.map((id) => `${MEMZONE_INFO},${id}`)) as { '/eal/memzone_info': { Name: string } }[];
+  const replies = telemetry(
+    prefix,
+    ids.map((id) => `${MEMZONE_INFO},${id}`),
+  ) as { '/eal/memzone_info': { Name: string } }[];
   return replies.map((r) => r['/eal/memzone_info'].Name);
 }
 
@@ -126,9 +129,7 @@ export function memoryProblem(prefix: string, before: PrimaryMemory, after: Prim
 /** Exactly the same heap and memzones: for runs that must not touch the primary at all. */
 export function memoryChange(before: PrimaryMemory, after: PrimaryMemory): string | undefined {
   const same =
-    before.allocSize === after.allocSize &&
-    before.allocCount === after.allocCount &&
-    before.memzones.join(',') === after.memzones.join(',');
+    before.allocSize === after.allocSize && before.allocCount === after.allocCount && before.memzones.join(',') === after.memzones.join(',');
   return same ? undefined : `primary memory changed: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`;
 }
 

@@ -14,8 +14,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Printed once per ring when the callbacks are enabled. */
-const CAPTURING_LINE =
-  /^Capturing on port (\d+) \(([^)]*)\) queue (\d+) (rx|tx) -> (.+) \[worker on cpu (\d+), tid (\d+)\]$/gm;
+const CAPTURING_LINE = /^Capturing on port (\d+) \(([^)]*)\) queue (\d+) (rx|tx) -> (.+) \[worker on cpu (\d+), tid (\d+)\]$/gm;
 /** Follows the last "Capturing on" line: every ring is live once it appears. */
 const CAPTURE_STARTED = /^\(primary pid \d+, --file-prefix .*Ctrl-C to stop\)$/m;
 const ERROR_LINE = /^burstcap: error: .*$/gm;

@@ -91,28 +91,50 @@ function buildFixture(source: string, binary: string, std: string, cflags: () =>
   const result = spawnSync('cc', args, { encoding: 'utf8' });
   if (result.status !== 0) {
     fs.rmSync(tmp, { force: true });
-    throw new Error(`building ${source} failed (${result.error?.message ?? `exit ${result.status}`}):\n` +
-      `${result.stdout}${result.stderr}`);
+    throw new Error(`building ${source} failed (${result.error?.message ?? `exit ${result.status}`}):\n` + `${result.stdout}${result.stderr}`);
   }
   fs.renameSync(tmp, binary);
   return binary;
 }
 
 export function buildPrimary(): string {
-  return buildFixture(SOURCE, BINARY, 'c11', () => pkgConfig('--cflags'), () => [...pkgConfig('--libs'), '-lrte_pdump']);
+  return buildFixture(
+    SOURCE,
+    BINARY,
+    'c11',
+    () => pkgConfig('--cflags'),
+    () => [...pkgConfig('--libs'), '-lrte_pdump'],
+  );
 }
 
 export function buildFreezer(): string {
-  return buildFixture(path.join(FIXTURES_DIR, 'freeze-thread.c'), path.join(FIXTURES_DIR, 'build', 'freeze-thread'), 'gnu11', () => [], () => []);
+  return buildFixture(
+    path.join(FIXTURES_DIR, 'freeze-thread.c'),
+    path.join(FIXTURES_DIR, 'build', 'freeze-thread'),
+    'gnu11',
+    () => [],
+    () => [],
+  );
 }
 
 function fixtureArgs(prefix: string, opts: FixtureOptions): string[] {
-  const eal = ['--lcores', opts.lcores ?? DEFAULT_LCORES, '--no-pci', '--file-prefix', prefix,
-    ...(opts.vdevs ?? DEFAULT_VDEVS).flatMap((vdev) => ['--vdev', vdev]), ...(opts.extraEal ?? [])];
+  const eal = [
+    '--lcores',
+    opts.lcores ?? DEFAULT_LCORES,
+    '--no-pci',
+    '--file-prefix',
+    prefix,
+    ...(opts.vdevs ?? DEFAULT_VDEVS).flatMap((vdev) => ['--vdev', vdev]),
+    ...(opts.extraEal ?? []),
+  ];
   // Without a test runner holding its stdin, an orphaned fixture would run forever.
   const app = ['--exit-on-eof', '--mbufs', String(opts.mbufs ?? DEFAULT_MBUFS)];
   const numeric: [string, number | undefined][] = [
-    ['--rate', opts.rate], ['--size', opts.size], ['--count', opts.count], ['--queues', opts.queues]];
+    ['--rate', opts.rate],
+    ['--size', opts.size],
+    ['--count', opts.count],
+    ['--queues', opts.queues],
+  ];
   for (const [flag, value] of numeric) if (value !== undefined) app.push(flag, String(value));
   if (opts.known) app.push('--known');
   if (opts.noPdump) app.push('--no-pdump');
@@ -143,7 +165,9 @@ export class FixturePrimary {
     this.prefix = prefix;
     this.child = child;
     this.pid = child.pid ?? -1;
-    child.stdin.on('error', () => { /* the fixture died: its exit is reported elsewhere */ });
+    child.stdin.on('error', () => {
+      /* the fixture died: its exit is reported elsewhere */
+    });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onStdout(chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => this.appendLog(chunk));
     this.exited = new Promise((resolve) => {
@@ -180,8 +204,7 @@ export class FixturePrimary {
 
   private waitReady(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.failure(`not READY after ${READY_TIMEOUT_MS} ms`)),
-        READY_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(this.failure(`not READY after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
       this.readyWaiter = () => {
         clearTimeout(timer);
         resolve();

@@ -81,7 +81,17 @@ export class OvsDpdk {
     const conf = join(this.dir, 'conf.db');
     execFileSync('ovsdb-tool', ['create', conf, SCHEMA], { env });
     // Foreground children: killed by pid, never by name.
-    this.#db = spawn('ovsdb-server', [conf, `--remote=punix:${join(this.dir, 'db.sock')}`, `--pidfile=${join(this.dir, 'ovsdb-server.pid')}`, `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`, `--log-file=${join(this.dir, 'ovsdb-server.log')}`], { env, stdio: 'ignore' });
+    this.#db = spawn(
+      'ovsdb-server',
+      [
+        conf,
+        `--remote=punix:${join(this.dir, 'db.sock')}`,
+        `--pidfile=${join(this.dir, 'ovsdb-server.pid')}`,
+        `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`,
+        `--log-file=${join(this.dir, 'ovsdb-server.log')}`,
+      ],
+      { env, stdio: 'ignore' },
+    );
     await this.#until(() => existsSync(join(this.dir, 'db.sock')), 'ovsdb-server socket');
     this.vsctl('--no-wait', 'init');
     this.vsctl(
@@ -98,7 +108,15 @@ export class OvsDpdk {
     );
     this.#vswitchd = spawn(
       'unshare',
-      ['--net', '--', OVS_VSWITCHD_DPDK, this.db, `--pidfile=${join(this.dir, 'ovs-vswitchd.pid')}`, `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`, `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`],
+      [
+        '--net',
+        '--',
+        OVS_VSWITCHD_DPDK,
+        this.db,
+        `--pidfile=${join(this.dir, 'ovs-vswitchd.pid')}`,
+        `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`,
+        `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`,
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#vswitchd.stdout?.on('data', (c: Buffer) => (this.#log += c.toString()));

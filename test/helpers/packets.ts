@@ -203,9 +203,7 @@ export function makePackets(n: number, opts: MakePacketsOptions = {}): Buffer[] 
   }
   const seed = opts.seed ?? DEFAULT_SEED;
   const firstSeq = opts.firstSeq ?? 0;
-  return Array.from({ length: n }, (_, i) =>
-    makeFrame(firstSeq + i, sizes[i % sizes.length] as number, seed, opts.udpOnly ?? false),
-  );
+  return Array.from({ length: n }, (_, i) => makeFrame(firstSeq + i, sizes[i % sizes.length] as number, seed, opts.udpOnly ?? false));
 }
 
 /** n UDP frames of `size` bytes: longer than one 2176-byte mbuf, so DPDK chains them. */

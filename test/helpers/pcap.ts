@@ -445,8 +445,15 @@ export function tsharkCount(path: string, opts: TsharkCountOptions = {}): number
 // (draft-ietf-opsawg-pcapng), not from burstcap's writer: a little-endian
 // section, any options, and every block checked for its trailing length.
 
-export interface PcapngOption { code: number; value: Buffer }
-export interface PcapngInterfaceBlock { linktype: number; snaplen: number; options: PcapngOption[] }
+export interface PcapngOption {
+  code: number;
+  value: Buffer;
+}
+export interface PcapngInterfaceBlock {
+  linktype: number;
+  snaplen: number;
+  options: PcapngOption[];
+}
 export interface PcapngPacket {
   interfaceId: number;
   tsNs: bigint;
@@ -497,7 +504,8 @@ function pcapngOptions(buf: Buffer, start: number, end: number): PcapngOption[] 
 
 const optionOf = (opts: PcapngOption[], code: number): Buffer | undefined => opts.find((o) => o.code === code)?.value;
 /** A 64-bit pcapng timestamp: upper 32 bits first. */
-const time64 = (b: Buffer | undefined): bigint | undefined => (b === undefined ? undefined : (BigInt(b.readUInt32LE(0)) << 32n) | BigInt(b.readUInt32LE(4)));
+const time64 = (b: Buffer | undefined): bigint | undefined =>
+  b === undefined ? undefined : (BigInt(b.readUInt32LE(0)) << 32n) | BigInt(b.readUInt32LE(4));
 
 export function pcapngString(opts: PcapngOption[], code: number): string | undefined {
   return optionOf(opts, code)?.toString('utf8');

@@ -405,11 +405,7 @@ export class Testpmd {
       return stats;
     }
     const from = this.combined.length;
-    return this.waitUntil(
-      () => lastPortStats(this.combined.slice(from), port),
-      PERIODIC_STATS_TIMEOUT_MS,
-      `periodic stats of port ${port}`,
-    );
+    return this.waitUntil(() => lastPortStats(this.combined.slice(from), port), PERIODIC_STATS_TIMEOUT_MS, `periodic stats of port ${port}`);
   }
 
   /** Ends testpmd (quit or SIGINT, SIGKILL after 10 s) and removes its files; idempotent. */
@@ -502,10 +498,7 @@ export class Testpmd {
           finish(() => reject(this.failure(`testpmd exited (${this.describeExit()}) while waiting for ${what}`)));
         }
       };
-      timer = setTimeout(
-        () => finish(() => reject(this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`))),
-        timeoutMs,
-      );
+      timer = setTimeout(() => finish(() => reject(this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
       this.listeners.add(listener);
       listener();
     });

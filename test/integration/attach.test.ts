@@ -33,7 +33,16 @@ describe('attach', () => {
   }, 600_000);
 
   it("never uses one of the primary's lcore ids", async () => {
-    const r = await runBurstcap(['capture', '--file-prefix', primary.prefix, '-c', '100', '-q', '--pdump', 'port=0,queue=0,rx-dev=/dev/null,ring-size=1024,total-num-mbufs=2047']);
+    const r = await runBurstcap([
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-c',
+      '100',
+      '-q',
+      '--pdump',
+      'port=0,queue=0,rx-dev=/dev/null,ring-size=1024,total-num-mbufs=2047',
+    ]);
     expect(r.code).toBe(EXIT_OK);
     const id = Number(/burstcap uses lcore id (\d+)/.exec(r.stderr)?.[1]);
     expect(id).toBe(126);

@@ -33,7 +33,11 @@ interface JobReport {
   ended_at: string | null;
   errors: string[];
 }
-interface BatchReport { jobs: JobReport[]; started: string; elapsed_s: number }
+interface BatchReport {
+  jobs: JobReport[];
+  started: string;
+  elapsed_s: number;
+}
 
 /**
  * Files that appear in a primary's runtime directory while `run` runs. A
@@ -118,7 +122,11 @@ describe('burstcap batch', () => {
     const file = jobFile('jobs.yaml', {
       defaults: { duration: DURATION_S, dir: out },
       jobs: [
-        { name: 'one', 'file-prefix': a.p.prefix, pdump: [`port=0,queue=*,rx-dev={dir}/{job}-p{port}-rx.pcap,tx-dev={dir}/{job}-q{queue}-tx.pcap,${CAPTURE_POOL}`] },
+        {
+          name: 'one',
+          'file-prefix': a.p.prefix,
+          pdump: [`port=0,queue=*,rx-dev={dir}/{job}-p{port}-rx.pcap,tx-dev={dir}/{job}-q{queue}-tx.pcap,${CAPTURE_POOL}`],
+        },
         { name: 'two', 'file-prefix': b.p.prefix, pdump: [`port=0,queue=0,rx-dev={dir}/{job}-rx.pcap,${CAPTURE_POOL}`] },
       ],
     });
@@ -126,7 +134,10 @@ describe('burstcap batch', () => {
     const r = await runBurstcap(args, { timeoutMs: 60_000 });
     expect(r.code, describeResult(args, r)).toBe(EXIT_OK);
     const doc = readReport(report);
-    expect(doc.jobs.map((j) => [j.name, j.status, j.exit_code])).toEqual([['one', 'ok', 0], ['two', 'ok', 0]]);
+    expect(doc.jobs.map((j) => [j.name, j.status, j.exit_code])).toEqual([
+      ['one', 'ok', 0],
+      ['two', 'ok', 0],
+    ]);
     expect(doc.elapsed_s).toBeGreaterThan(0);
     expect(Date.parse(doc.started)).not.toBeNaN();
     const [one, two] = [job(doc, 'one'), job(doc, 'two')];
@@ -163,7 +174,10 @@ describe('burstcap batch', () => {
     });
     const args = ['batch', file, '--dry-run', '--json', join(out, 'report.json')];
     const { result: r, created } = await runtimeFilesDuring(a.p.prefix, () => runBurstcap(args));
-    expect(created.filter((f) => f.startsWith('mp_socket')), 'a secondary attached').toEqual([]);
+    expect(
+      created.filter((f) => f.startsWith('mp_socket')),
+      'a secondary attached',
+    ).toEqual([]);
     expect(r.code, describeResult(args, r)).toBe(EXIT_USAGE);
     expect(r.stderr).toMatch(/job 'noport': .*port=7 does not exist/);
     expect(r.stderr).toMatch(/job 'noqueue': .*not queue 3/);
@@ -174,9 +188,14 @@ describe('burstcap batch', () => {
     expect(memoryChange(a.before, primaryMemory(a.p.prefix))).toBeUndefined();
 
     // The good job alone passes, and still nothing is created.
-    const goodOnly = jobFile('good.json', { jobs: [{ name: 'good', 'file-prefix': a.p.prefix, pdump: `port=0,queue=*,rx-dev=${out}/{job}.pcap,${CAPTURE_POOL}` }] });
+    const goodOnly = jobFile('good.json', {
+      jobs: [{ name: 'good', 'file-prefix': a.p.prefix, pdump: `port=0,queue=*,rx-dev=${out}/{job}.pcap,${CAPTURE_POOL}` }],
+    });
     const { result: ok, created: createdByGood } = await runtimeFilesDuring(a.p.prefix, () => runBurstcap(['batch', goodOnly, '--dry-run']));
-    expect(createdByGood.filter((f) => f.startsWith('mp_socket')), 'a secondary attached').toEqual([]);
+    expect(
+      createdByGood.filter((f) => f.startsWith('mp_socket')),
+      'a secondary attached',
+    ).toEqual([]);
     expect(ok.code, describeResult(['batch', goodOnly, '--dry-run'], ok)).toBe(EXIT_OK);
     expect(readdirSync(out)).toEqual([]);
     expect(memoryChange(a.before, primaryMemory(a.p.prefix))).toBeUndefined();
@@ -217,7 +236,14 @@ describe('burstcap batch', () => {
     const r = await bc.exit(30_000);
     expect(r.code, bc.describe()).toBe(EXIT_FAILURE);
     const doc = readReport(report);
-    expect(doc.jobs.map((j) => [j.name, j.status]), JSON.stringify(doc.jobs, null, 1)).toEqual([['bad', 'failed'], ['long', 'stopped'], ['later', 'skipped']]);
+    expect(
+      doc.jobs.map((j) => [j.name, j.status]),
+      JSON.stringify(doc.jobs, null, 1),
+    ).toEqual([
+      ['bad', 'failed'],
+      ['long', 'stopped'],
+      ['later', 'skipped'],
+    ]);
     expect(job(doc, 'bad').exit_code).toBe(EXIT_FAILURE);
     expect(job(doc, 'bad').summary!.stop_reason).toBe('primary-exited');
     expect(job(doc, 'later').started_at).toBeNull();
@@ -240,7 +266,11 @@ describe('burstcap batch', () => {
     const r = await runBurstcap(args, { timeoutMs: 60_000 });
     expect(r.code, describeResult(args, r)).toBe(EXIT_FAILURE);
     const doc = readReport(report);
-    expect(doc.jobs.map((j) => [j.name, j.status])).toEqual([['bad', 'failed'], ['long', 'ok'], ['later', 'ok']]);
+    expect(doc.jobs.map((j) => [j.name, j.status])).toEqual([
+      ['bad', 'failed'],
+      ['long', 'ok'],
+      ['later', 'ok'],
+    ]);
     expectExactFiles(job(doc, 'long'));
     expectExactFiles(job(doc, 'later'));
     expect(memoryProblem(a.p.prefix, a.before, primaryMemory(a.p.prefix), 1)).toBeUndefined();
@@ -267,7 +297,10 @@ describe('burstcap batch', () => {
     const r = await bc.exit(30_000);
     expect(r.code, bc.describe()).toBe(EXIT_INTERRUPTED);
     const doc = readReport(report);
-    expect(doc.jobs.map((j) => [j.name, j.status, j.exit_code])).toEqual([['x', 'stopped', 0], ['y', 'stopped', 0]]);
+    expect(doc.jobs.map((j) => [j.name, j.status, j.exit_code])).toEqual([
+      ['x', 'stopped', 0],
+      ['y', 'stopped', 0],
+    ]);
     expectExactFiles(job(doc, 'x'));
     // y holds both directions in one file: every packet twice, so not in strict order.
     for (const f of job(doc, 'y').summary!.files) expect(readKnownCapture(f.file, { ordered: false }).packets).toBe(f.packets);

@@ -134,7 +134,7 @@ describe('bad usage', () => {
     expectUsageError(args, r, /port=7 does not exist/);
   });
 
-  it('rejects a queue beyond the port\'s queues', async () => {
+  it("rejects a queue beyond the port's queues", async () => {
     const [args, r] = await capture(`port=0,queue=${LIST_RXQ},rx-dev=${out('bad.pcap')}`);
     expectUsageError(args, r, new RegExp(`queue ${LIST_RXQ}\\b`));
   });
@@ -147,7 +147,7 @@ describe('bad usage', () => {
 });
 
 describe('stopping and repeating captures', () => {
-  it('takes dpdk-pdump\'s command line (burstcap pdump) and stops on SIGINT like it', async () => {
+  it("takes dpdk-pdump's command line (burstcap pdump) and stops on SIGINT like it", async () => {
     const rx = out('pdump-rx.pcap');
     const tx = out('pdump-tx.pcap');
     const args = ['pdump', '-l', '1', '--file-prefix', (replay as Testpmd).prefix, '--', '--pdump', `port=0,queue=*,rx-dev=${rx},tx-dev=${tx}`];
@@ -168,7 +168,15 @@ describe('stopping and repeating captures', () => {
     const rx = out('int-rx.pcap');
     const tx = out('int-tx.pcap');
     const json = out('int.json');
-    const args = ['capture', '--file-prefix', (replay as Testpmd).prefix, '--json', json, '--pdump', `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`];
+    const args = [
+      'capture',
+      '--file-prefix',
+      (replay as Testpmd).prefix,
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+    ];
     const bc = Burstcap.spawn(args);
     await replayOnce(bc);
     bc.signal('SIGINT');
@@ -187,8 +195,15 @@ describe('stopping and repeating captures', () => {
       const json = out(`b2b${round}.json`);
       // -c ends each capture as soon as both directions hold the whole replay.
       const args = [
-        'capture', '--file-prefix', (replay as Testpmd).prefix, '-c', String(2 * PACKETS), '--json', json,
-        '--pdump', `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+        'capture',
+        '--file-prefix',
+        (replay as Testpmd).prefix,
+        '-c',
+        String(2 * PACKETS),
+        '--json',
+        json,
+        '--pdump',
+        `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
       ];
       const bc = Burstcap.spawn(args);
       await replayOnce(bc);

@@ -5,7 +5,17 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult, type SummaryJson } from '../helpers/burstcap';
-import { assertNothingLeft, firstOutOfOrder, framesDifference, msToNs, removeDir, shortTempDir, stopWhenForwarded, waitForwarded, writeInput } from '../helpers/capture';
+import {
+  assertNothingLeft,
+  firstOutOfOrder,
+  framesDifference,
+  msToNs,
+  removeDir,
+  shortTempDir,
+  stopWhenForwarded,
+  waitForwarded,
+  writeInput,
+} from '../helpers/capture';
 import { frameInfo, JUMBO_SIZE, makeJumbo, makePackets, MARKER_MAGIC, seqOf } from '../helpers/packets';
 import { LINKTYPE_ETHERNET, capinfos, readPcap, tcpdumpLines, type PcapFile } from '../helpers/pcap';
 import { Testpmd, type TestpmdOptions } from '../helpers/testpmd';
@@ -48,8 +58,14 @@ async function captureReplay(tp: Testpmd, tag: string, frames: Buffer[], extraAr
   const txPath = join(workDir, `${tag}-tx.pcap`);
   const jsonPath = join(workDir, `${tag}.json`);
   const args = [
-    'capture', '--file-prefix', tp.prefix, '--json', jsonPath,
-    '--pdump', `port=0,queue=*,rx-dev=${rxPath},tx-dev=${txPath},${SMALL_POOL}`, ...extraArgs,
+    'capture',
+    '--file-prefix',
+    tp.prefix,
+    '--json',
+    jsonPath,
+    '--pdump',
+    `port=0,queue=*,rx-dev=${rxPath},tx-dev=${txPath},${SMALL_POOL}`,
+    ...extraArgs,
   ];
   const bc = Burstcap.spawn(args);
   await bc.waitCapturing();
@@ -110,8 +126,18 @@ function expectSummary(summary: SummaryJson, frames: Buffer[]): void {
 }
 
 function expectExact(cap: ReplayCapture, frames: Buffer[]): void {
-  expect(framesDifference(cap.rx.records.map((r) => r.data), frames)).toBeUndefined();
-  expect(framesDifference(cap.tx.records.map((r) => r.data), frames)).toBeUndefined();
+  expect(
+    framesDifference(
+      cap.rx.records.map((r) => r.data),
+      frames,
+    ),
+  ).toBeUndefined();
+  expect(
+    framesDifference(
+      cap.tx.records.map((r) => r.data),
+      frames,
+    ),
+  ).toBeUndefined();
   expectWholeNanosecondRecords(cap.rx);
   expectWholeNanosecondRecords(cap.tx);
   expectStampsInWindow(cap.rx, cap.fromMs, cap.toMs);
@@ -180,7 +206,12 @@ describe('exact capture of a replayed pcap', () => {
     expect(cap.summary).toMatchObject({ packets: 2 * frames.length, bytes: 2 * cutBytes, dropped: 0, errors: [] });
     for (const file of [cap.rx, cap.tx]) {
       expect(file.snaplen).toBe(SNAPLEN);
-      expect(framesDifference(file.records.map((r) => r.data), cut)).toBeUndefined();
+      expect(
+        framesDifference(
+          file.records.map((r) => r.data),
+          cut,
+        ),
+      ).toBeUndefined();
       expect(file.records.map((r) => [r.caplen, r.origlen])).toEqual(frames.map((f) => [Math.min(f.length, SNAPLEN), f.length]));
     }
     // The cut frames lose their sequence marker; the replay order pairs them.
@@ -215,10 +246,18 @@ describe('exact capture of a replayed pcap', () => {
     const tp = await startReplay(`filter-${protocol}.pcap`, frames);
     const cap = await captureReplay(tp, `filter-${protocol}`, frames, ['-f', filter]);
 
-    expect(framesDifference(cap.rx.records.map((r) => r.data), kept)).toBeUndefined();
-    expect(framesDifference(cap.tx.records.map((r) => r.data), kept)).toBeUndefined();
-    expect(cap.summary.ports).toEqual([
-      { port: 0, accepted: 2 * kept.length, filtered: 2 * (frames.length - kept.length), nombuf: 0, ringfull: 0 },
-    ]);
+    expect(
+      framesDifference(
+        cap.rx.records.map((r) => r.data),
+        kept,
+      ),
+    ).toBeUndefined();
+    expect(
+      framesDifference(
+        cap.tx.records.map((r) => r.data),
+        kept,
+      ),
+    ).toBeUndefined();
+    expect(cap.summary.ports).toEqual([{ port: 0, accepted: 2 * kept.length, filtered: 2 * (frames.length - kept.length), nombuf: 0, ringfull: 0 }]);
   });
 });

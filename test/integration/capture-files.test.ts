@@ -59,9 +59,18 @@ async function capture(opts: { umask: number; groupRead: boolean; whileRunning?:
     chmodSync(f, 0o666);
   }
   const args = [
-    'capture', '--file-prefix', primary.prefix, '-a', String(CAPTURE_SECONDS), '--json', json, ...(opts.groupRead ? ['-g'] : []),
-    '--pdump', `port=0,queue=*,rx-dev=${merged},${SMALL_POOL}`,
-    '--pdump', `port=0,queue=0,tx-dev=${direct},${SMALL_POOL}`,
+    'capture',
+    '--file-prefix',
+    primary.prefix,
+    '-a',
+    String(CAPTURE_SECONDS),
+    '--json',
+    json,
+    ...(opts.groupRead ? ['-g'] : []),
+    '--pdump',
+    `port=0,queue=*,rx-dev=${merged},${SMALL_POOL}`,
+    '--pdump',
+    `port=0,queue=0,tx-dev=${direct},${SMALL_POOL}`,
   ];
   const bc = Burstcap.spawn(args, { umask: opts.umask });
   await bc.waitCapturing();
@@ -102,7 +111,15 @@ async function captureDamaged(damage: (partsDir: string) => Promise<string>) {
   const primary = tp as Testpmd;
   await rewindReplay(primary);
   const merged = join(newRunDir(), 'rx.pcap');
-  const args = ['capture', '--file-prefix', primary.prefix, '-a', String(CAPTURE_SECONDS), '--pdump', `port=0,queue=*,rx-dev=${merged},${SMALL_POOL}`];
+  const args = [
+    'capture',
+    '--file-prefix',
+    primary.prefix,
+    '-a',
+    String(CAPTURE_SECONDS),
+    '--pdump',
+    `port=0,queue=*,rx-dev=${merged},${SMALL_POOL}`,
+  ];
   const bc = Burstcap.spawn(args);
   await bc.waitCapturing();
   await primary.startForwarding();
@@ -200,7 +217,10 @@ describe('a part damaged before the merge', () => {
 
     expect(run.result.code, describeResult(run.args, run.result)).toBe(EXIT_FAILURE);
     expect(run.errors, describeResult(run.args, run.result)).toMatch(
-      new RegExp(`merging ${run.merged} failed: ${run.part} holds 0 records but its worker wrote ${PACKETS_PER_QUEUE}.*parts are kept in ${run.partsDir}$`, 'm'),
+      new RegExp(
+        `merging ${run.merged} failed: ${run.part} holds 0 records but its worker wrote ${PACKETS_PER_QUEUE}.*parts are kept in ${run.partsDir}$`,
+        'm',
+      ),
     );
     expect(readdirSync(run.partsDir).sort()).toEqual(['rx.pcap.p0q0rx.part', 'rx.pcap.p0q1rx.part']);
   });

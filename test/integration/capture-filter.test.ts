@@ -26,14 +26,7 @@ const KEEP_ALL = [
   `ip[9] = 17 and len = ${FRAME_BYTES}`,
   'not tcp',
 ];
-const KEEP_NONE = [
-  'tcp',
-  'tcp[tcpflags] & tcp-syn != 0',
-  'ip[6:2] & 0x1fff != 0',
-  'ip6 or arp or vlan',
-  `greater ${FRAME_BYTES + 1}`,
-  'udp port 53',
-];
+const KEEP_NONE = ['tcp', 'tcp[tcpflags] & tcp-syn != 0', 'ip[6:2] & 0x1fff != 0', 'ip6 or arp or vlan', `greater ${FRAME_BYTES + 1}`, 'udp port 53'];
 
 describe('capture filters (-f)', () => {
   let dir: string;
@@ -48,8 +41,20 @@ describe('capture filters (-f)', () => {
   async function captureWith(filter: string, tag: string): Promise<{ packets: number; filtered: number; file: string }> {
     const file = join(dir, `${tag}.pcap`);
     const json = join(dir, `${tag}.json`);
-    const args = ['capture', '--file-prefix', primary!.prefix, '-q', '-a', String(CAPTURE_SECONDS), '--json', json, '-f', filter,
-      '--pdump', `port=0,queue=0,rx-dev=${file},${POOL}`];
+    const args = [
+      'capture',
+      '--file-prefix',
+      primary!.prefix,
+      '-q',
+      '-a',
+      String(CAPTURE_SECONDS),
+      '--json',
+      json,
+      '-f',
+      filter,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${file},${POOL}`,
+    ];
     const result = await runBurstcap(args);
     expect(result.code, describeResult(args, result)).toBe(0);
     expect(errorLines(result.stderr)).toEqual([]);

@@ -123,11 +123,15 @@ afterAll(async () => {
 describe('capture under full load', () => {
   it('keeps every captured packet intact, counts each one, and reports the drops', async () => {
     const file = (name: string): string => join(workDir, name);
-    const cap = await capture('load', ['-a', String(CAPTURE_SECONDS)], [
-      // Default ring and pool on port 0; a tiny ring on port 1 so that drops are certain.
-      `port=0,queue=*,rx-dev=${file('p0rx.pcap')},tx-dev=${file('p0tx.pcap')}`,
-      `port=1,queue=*,rx-dev=${file('p1rx.pcap')},tx-dev=${file('p1tx.pcap')},${TINY_POOL}`,
-    ]);
+    const cap = await capture(
+      'load',
+      ['-a', String(CAPTURE_SECONDS)],
+      [
+        // Default ring and pool on port 0; a tiny ring on port 1 so that drops are certain.
+        `port=0,queue=*,rx-dev=${file('p0rx.pcap')},tx-dev=${file('p0tx.pcap')}`,
+        `port=1,queue=*,rx-dev=${file('p1rx.pcap')},tx-dev=${file('p1tx.pcap')},${TINY_POOL}`,
+      ],
+    );
     const { summary } = cap;
 
     expect(summary.stop_reason).toBe('duration');

@@ -7,7 +7,20 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type RingLine } from '../helpers/burstcap';
-import { assertNothingLeft, firstOutOfOrder, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, startQueueReplay, stopWhenForwarded, threadStatus, waitForwarded, type ThreadStatus } from '../helpers/capture';
+import {
+  assertNothingLeft,
+  firstOutOfOrder,
+  framesDifference,
+  framesOf,
+  removeDir,
+  rewindReplay,
+  shortTempDir,
+  startQueueReplay,
+  stopWhenForwarded,
+  threadStatus,
+  waitForwarded,
+  type ThreadStatus,
+} from '../helpers/capture';
 import { makePackets, seqOf } from '../helpers/packets';
 import { readPcap } from '../helpers/pcap';
 import { Testpmd } from '../helpers/testpmd';
@@ -120,7 +133,7 @@ describe('multi-queue capture', () => {
     expect(readdirSync(workDir).filter((n) => n.endsWith('.part') || n.startsWith('.burstcap-'))).toEqual([]);
   });
 
-  it('writes one file per queue, holding exactly that queue\'s packets, when the path contains %q', async () => {
+  it("writes one file per queue, holding exactly that queue's packets, when the path contains %q", async () => {
     const tuple = `port=0,queue=*,rx-dev=${join(workDir, 'rx-q%q.pcap')},tx-dev=${join(workDir, 'tx-q%q.pcap')},${SMALL_POOL}`;
     const { rings, summary } = await captureReplay(tuple, 'perqueue');
 

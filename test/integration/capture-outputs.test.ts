@@ -8,7 +8,17 @@ import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, killAllBurstcaps, readSummary, type BurstcapResult } from '../helpers/burstcap';
-import { FedPrimary, assertNothingLeft, framesDifference, framesOf, pollUntil, removeDir, shortTempDir, stopWhenForwarded, writeInput } from '../helpers/capture';
+import {
+  FedPrimary,
+  assertNothingLeft,
+  framesDifference,
+  framesOf,
+  pollUntil,
+  removeDir,
+  shortTempDir,
+  stopWhenForwarded,
+  writeInput,
+} from '../helpers/capture';
 import { makePackets } from '../helpers/packets';
 import { readPcap, tcpdumpLines } from '../helpers/pcap';
 import { NetnsTcpdump, createVethPair, linkExists, netnsExists, removeVethPair, type VethPair } from '../helpers/netns';
@@ -89,10 +99,7 @@ async function captureToInterface(pair: VethPair, tag: string): Promise<Buffer[]
   const td = await NetnsTcpdump.start(pair.ns, pair.far, seen, srcMacFilter());
   tcpdumps.push(td);
   const json = join(workDir, `${tag}.json`);
-  const args = [
-    'capture', '--file-prefix', primary.primary.prefix, '--json', json,
-    '--pdump', `port=0,queue=*,tx-dev=${pair.near},${SMALL_POOL}`,
-  ];
+  const args = ['capture', '--file-prefix', primary.primary.prefix, '--json', json, '--pdump', `port=0,queue=*,tx-dev=${pair.near},${SMALL_POOL}`];
   const result = await captureFed(primary, args);
   const arrived = (): true | undefined => (recordsSoFar(seen) >= frames.length ? true : undefined);
   // A shortfall is reported by the comparison of the frames, with a better message.
@@ -128,8 +135,15 @@ describe('outputs written through net_pcap vdevs', () => {
     const tx = join(workDir, 'vdev-tx.pcap');
     const json = join(workDir, 'vdev.json');
     const args = [
-      'capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev', '--json', json,
-      '--pdump', `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+      'capture',
+      '--file-prefix',
+      primary.primary.prefix,
+      '--writer',
+      'vdev',
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=*,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
     ];
     const result = await captureFed(primary, args);
     expectCleanExit(args, result);
@@ -151,10 +165,7 @@ describe('outputs written through net_pcap vdevs', () => {
     const dir = join(workDir, 'a-directory-name-long-enough-to-need-staging');
     mkdirSync(dir);
     const rx = join(dir, 'rx.pcap');
-    const args = [
-      'capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev',
-      '--pdump', `port=0,queue=0,rx-dev=${rx},${SMALL_POOL}`,
-    ];
+    const args = ['capture', '--file-prefix', primary.primary.prefix, '--writer', 'vdev', '--pdump', `port=0,queue=0,rx-dev=${rx},${SMALL_POOL}`];
     const bc = Burstcap.spawn(args, { cwd: workDir });
     await bc.waitCapturing();
     const staged = openFiles(bc.pid).filter((f) => /^\/tmp\/bc[^/]+\/\d+\.pcap$/.test(f));

@@ -54,7 +54,10 @@ function expectKnown(f: PcapngFile, file: string): void {
 function tsharkFields(file: string, fields: string[]): string[][] {
   const r = spawnSync('tshark', ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tshark -r ${file} failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'));
 }
 
 async function capture(pdump: string, json: string): Promise<SummaryJson> {
@@ -115,7 +118,7 @@ describe('pcapng outputs', () => {
     expect(rows.every((r) => r[0] === '0' && r[2] === '0')).toBe(true);
   });
 
-  it('files written by one worker each: their own statistics block, equal to that ring\'s counters', async () => {
+  it("files written by one worker each: their own statistics block, equal to that ring's counters", async () => {
     const rxFile = join(paced.dir, 'rx.pcapng');
     const txFile = join(paced.dir, 'tx.pcap');
     const summary = await capture(`port=0,queue=0,rx-dev=${rxFile},tx-dev=${txFile}`, join(paced.dir, 'direct.json'));

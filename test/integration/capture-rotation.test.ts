@@ -65,7 +65,17 @@ async function capture(extra: string[], dir: string): Promise<SummaryJson> {
   const json = join(dir, 'summary.json');
   const rx = join(dir, 'rx.pcap');
   const tx = join(dir, 'tx.pcapng');
-  const args = ['capture', '--file-prefix', paced.primary.prefix, '-q', '--json', json, ...extra, '--pdump', `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`];
+  const args = [
+    'capture',
+    '--file-prefix',
+    paced.primary.prefix,
+    '-q',
+    '--json',
+    json,
+    ...extra,
+    '--pdump',
+    `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+  ];
   const r = await runBurstcap(args);
   expect(r.code, describeResult(args, r)).toBe(EXIT_OK);
   const s = readSummary(json);
@@ -98,7 +108,11 @@ describe('rotation', () => {
     }
     expect(s.files.map((f) => f.file).sort()).toEqual(all.sort());
     // Every file was closed, the last ones when the capture ended: one line each.
-    await pollUntil(() => (existsSync(log) && readFileSync(log, 'utf8').split('\n').length - 1 >= all.length ? true : undefined), POST_ROTATE_WAIT_MS, 'a line per closed file').catch(() => undefined);
+    await pollUntil(
+      () => (existsSync(log) && readFileSync(log, 'utf8').split('\n').length - 1 >= all.length ? true : undefined),
+      POST_ROTATE_WAIT_MS,
+      'a line per closed file',
+    ).catch(() => undefined);
     expect(readFileSync(log, 'utf8').split('\n').length - 1).toBe(all.length);
   });
 
@@ -147,7 +161,15 @@ describe('rotation', () => {
   it('refuses to rotate an output merged from several rings, before touching the primary', async () => {
     const dir = newDir();
     const both = join(dir, 'both.pcapng');
-    const r = await runBurstcap(['capture', '--file-prefix', paced.primary.prefix, '-b', 'filesize:100', '--pdump', `port=0,queue=0,rx-dev=${both},tx-dev=${both}`]);
+    const r = await runBurstcap([
+      'capture',
+      '--file-prefix',
+      paced.primary.prefix,
+      '-b',
+      'filesize:100',
+      '--pdump',
+      `port=0,queue=0,rx-dev=${both},tx-dev=${both}`,
+    ]);
     expect(r.code).toBe(EXIT_USAGE);
     expect(r.stderr).toMatch(/-b cannot rotate .*both\.pcapng: it is merged from 2 rings/);
   });

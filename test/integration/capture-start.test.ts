@@ -50,8 +50,16 @@ describe('the start of a capture', () => {
     const json = join(dir, 'start.json');
     fillFile(rx, OLD_FILE_BYTES);
     const args = [
-      'capture', '--file-prefix', primary!.prefix, '-q', '-a', String(CAPTURE_SECONDS), '--json', json,
-      '--pdump', `port=0,queue=0,rx-dev=${rx},${POOL}`,
+      'capture',
+      '--file-prefix',
+      primary!.prefix,
+      '-q',
+      '-a',
+      String(CAPTURE_SECONDS),
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${rx},${POOL}`,
     ];
     const result = await runBurstcap(args);
     const context = describeResult(args, result);

@@ -122,7 +122,10 @@ describe('streaming to stdout (rx-dev=-)', () => {
     expect(summary.packets).toBeGreaterThanOrEqual(100);
     expect(lines, context(script, r)).toHaveLength(summary.packets);
     // Every packet is marked inbound (epb_flags): it is pcapng, not pcap.
-    expect(lines.every((l) => /^\d+\t(0x0*1|1|Inbound)$/i.test(l)), lines.slice(0, 3).join('\n')).toBe(true);
+    expect(
+      lines.every((l) => /^\d+\t(0x0*1|1|Inbound)$/i.test(l)),
+      lines.slice(0, 3).join('\n'),
+    ).toBe(true);
   });
 
   it('| head -c 2000 ends the capture within a second: exit 0, the other output complete, the primary as before', async () => {

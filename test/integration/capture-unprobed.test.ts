@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Burstcap, describeResult, errorLines, EXIT_FAILURE, EXIT_OK, killAllBurstcaps, readSummary, runBurstcap } from '../helpers/burstcap';
 import { isProcessAlive, memoryProblem, primaryMemory, processState, type PrimaryMemory } from '../helpers/burstcap-faults';
-import { assertNothingLeft, framesDifference, framesOf, removeDir, rewindReplay, shortTempDir, sleep, stopWhenForwarded, waitForwarded, writeInput } from '../helpers/capture';
+import {
+  assertNothingLeft,
+  framesDifference,
+  framesOf,
+  removeDir,
+  rewindReplay,
+  shortTempDir,
+  sleep,
+  stopWhenForwarded,
+  waitForwarded,
+  writeInput,
+} from '../helpers/capture';
 import { makePackets, seqOf } from '../helpers/packets';
 import { Testpmd } from '../helpers/testpmd';
 
@@ -28,8 +39,21 @@ const EXIT_TIMEOUT_MS = 30_000;
 const RESUME_MS = 1_000;
 const STOP_BUDGET_MS = 10_000;
 
-interface PortJson { port: number; name: string; driver: string; mac: string; rxQueues: number; txQueues: number; probed: boolean; notProbedReason?: string }
-interface CleanupJson { removed: string[]; callbacks_disabled: number; kept: { object: string; why: string }[] }
+interface PortJson {
+  port: number;
+  name: string;
+  driver: string;
+  mac: string;
+  rxQueues: number;
+  txQueues: number;
+  probed: boolean;
+  notProbedReason?: string;
+}
+interface CleanupJson {
+  removed: string[];
+  callbacks_disabled: number;
+  kept: { object: string; why: string }[];
+}
 
 let workDir: string;
 let tp: Testpmd | undefined;
@@ -74,7 +98,7 @@ describe('a port this process cannot open', () => {
     expect(vdevArgs.length).toBeGreaterThan(SECONDARY_ARGS_LIMIT);
   });
 
-  it('list shows it, says it was not opened here and gives DPDK\'s reason; --json too', async () => {
+  it("list shows it, says it was not opened here and gives DPDK's reason; --json too", async () => {
     const json = await runBurstcap(['list', '--file-prefix', tp!.prefix, '--json']);
     expect(json.code, describeResult(['list', '--json'], json)).toBe(EXIT_OK);
     const ports = JSON.parse(json.stdout) as PortJson[];
@@ -87,7 +111,9 @@ describe('a port this process cannot open', () => {
     expect(text.code, describeResult(['list'], text)).toBe(EXIT_OK);
     const [header, row] = text.stdout.trimEnd().split('\n');
     expect(header).toMatch(/\bopened$/);
-    expect(row).toMatch(/^0\s+net_pcap0\s+net_pcap\s+\S+\s+2\s+2\s+.*\bno \(captured by name; DPDK said: .*(Couldn't open|failed to initiali[sz]e net_pcap0)/);
+    expect(row).toMatch(
+      /^0\s+net_pcap0\s+net_pcap\s+\S+\s+2\s+2\s+.*\bno \(captured by name; DPDK said: .*(Couldn't open|failed to initiali[sz]e net_pcap0)/,
+    );
   });
 
   it('is captured by name: rx and tx of both queues exact, and stopping removes every callback', async () => {
@@ -106,7 +132,13 @@ describe('a port this process cannot open', () => {
       const frames = framesOf(join(workDir, `exact-${dir}.pcap`));
       expect(frames).toHaveLength(QUEUES * PACKETS_PER_QUEUE);
       for (let q = 0; q < QUEUES; q++) {
-        expect(framesDifference(frames.filter((f) => queueOf(f) === q), inputs[q]!), `${dir} queue ${q}`).toBeUndefined();
+        expect(
+          framesDifference(
+            frames.filter((f) => queueOf(f) === q),
+            inputs[q]!,
+          ),
+          `${dir} queue ${q}`,
+        ).toBeUndefined();
       }
     }
     // The per-queue counters are read by the primary's port id, which is right here too.
@@ -133,7 +165,9 @@ describe('a port this process cannot open', () => {
     const context = describeResult(bc.args, result);
     expect(result.code, context).toBe(EXIT_FAILURE);
     expect(Date.now() - signalled, context).toBeLessThan(STOP_BUDGET_MS);
-    expect(result.stderr, context).toMatch(/the primary did not answer the request to stop capturing port 0 queue 0 rx.*\(it is stopped \(state T\)\).*left in place for 'burstcap cleanup'/);
+    expect(result.stderr, context).toMatch(
+      /the primary did not answer the request to stop capturing port 0 queue 0 rx.*\(it is stopped \(state T\)\).*left in place for 'burstcap cleanup'/,
+    );
     expect((readSummary(json) as ReturnType<typeof readSummary> & { left_in_place: string[] }).left_in_place, context).toHaveLength(CALLBACKS);
 
     process.kill(tp!.pid, 'SIGCONT');
@@ -144,7 +178,10 @@ describe('a port this process cannot open', () => {
     expect(cleanup.code, describeResult(['cleanup'], cleanup)).toBe(EXIT_OK);
     // Delivered by name while the primary was stopped, carried out when it resumed.
     expect(cleaned.callbacks_disabled, cleanup.stdout).toBe(0);
-    expect(cleaned.removed.filter((r) => r.includes(`bc${bc.pid}`)), cleanup.stdout).toHaveLength(2 * CALLBACKS);
+    expect(
+      cleaned.removed.filter((r) => r.includes(`bc${bc.pid}`)),
+      cleanup.stdout,
+    ).toHaveLength(2 * CALLBACKS);
     expect(memoryProblem(tp!.prefix, baseline, primaryMemory(tp!.prefix), CALLBACKS)).toBeUndefined();
   });
 
@@ -157,7 +194,10 @@ describe('a port this process cannot open', () => {
     const cleaned = JSON.parse(cleanup.stdout) as CleanupJson;
     expect(cleanup.code, describeResult(['cleanup'], cleanup)).toBe(EXIT_OK);
     expect(cleaned.callbacks_disabled, cleanup.stdout).toBe(CALLBACKS);
-    expect(cleaned.removed.filter((r) => r.includes(`bc${victim.pid}`)), cleanup.stdout).toHaveLength(2 * CALLBACKS);
+    expect(
+      cleaned.removed.filter((r) => r.includes(`bc${victim.pid}`)),
+      cleanup.stdout,
+    ).toHaveLength(2 * CALLBACKS);
     expect(memoryProblem(tp!.prefix, baseline, primaryMemory(tp!.prefix), CALLBACKS)).toBeUndefined();
   });
 

@@ -13,7 +13,8 @@ import { OvsDpdk, ovsInstalled } from '../helpers/ovs';
 /** "Within a few seconds": the whole command, Node's start included. */
 const ANSWER_MS = 5_000;
 const OVS_START_TIMEOUT_MS = 90_000;
-const IN_MEMORY = /ovs-vswitchd \(pid (\d+)\) runs DPDK in --in-memory mode: no secondary process can attach to it; use its own port mirroring and ovs-tcpdump/;
+const IN_MEMORY =
+  /ovs-vswitchd \(pid (\d+)\) runs DPDK in --in-memory mode: no secondary process can attach to it; use its own port mirroring and ovs-tcpdump/;
 
 let ovs: OvsDpdk | undefined;
 let dir: string;

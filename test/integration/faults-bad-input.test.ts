@@ -34,7 +34,9 @@ interface BadInput {
 
 const tupleIn = (dir: string, extra: string): string => `port=0,queue=0,rx-dev=${join(dir, 'rx.pcap')},${extra}`;
 const pdump = (tuple: string): string[] => ['--pdump', tuple];
-const withGoodTuple = (...opts: string[]) => (dir: string): string[] => [...pdump(tupleIn(dir, SMALL_POOL)), ...opts];
+const withGoodTuple =
+  (...opts: string[]) =>
+  (dir: string): string[] => [...pdump(tupleIn(dir, SMALL_POOL)), ...opts];
 
 const BAD_INPUTS: BadInput[] = [
   { what: 'ring-size not a power of two', args: (d) => pdump(tupleIn(d, 'ring-size=1000')), says: /ring-size=1000 is not a power of two/ },
@@ -56,7 +58,11 @@ const BAD_INPUTS: BadInput[] = [
   },
   { what: '--cpus that is not a list', args: withGoodTuple('--cpus', '1-x'), says: /--cpus 1-x: '1-x' is not a CPU/ },
   { what: '--cpus with a reversed range', args: withGoodTuple('--cpus', '1-0'), says: /--cpus 1-0: range 1-0 is reversed/ },
-  { what: '--cpus naming a CPU the machine lacks', args: withGoodTuple('--cpus', String(MISSING_CPU)), says: new RegExp(`--cpus.*\\b${MISSING_CPU}\\b`) },
+  {
+    what: '--cpus naming a CPU the machine lacks',
+    args: withGoodTuple('--cpus', String(MISSING_CPU)),
+    says: new RegExp(`--cpus.*\\b${MISSING_CPU}\\b`),
+  },
   {
     // With two rings the second worker would be pinned to it.
     what: '--cpus naming a missing CPU after a good one',
@@ -68,15 +74,27 @@ const BAD_INPUTS: BadInput[] = [
   { what: '-c zero', args: withGoodTuple('-c', '0'), says: /-c\/--count '0'/ },
   { what: '-c not a number', args: withGoodTuple('-c', 'abc'), says: /-c\/--count 'abc'/ },
   { what: '-s with a unit', args: withGoodTuple('-s', '64k'), says: /-s\/--snaplen '64k': not a decimal integer/ },
-  { what: '-f that libpcap cannot parse', args: withGoodTuple('-f', 'tcp port'), says: /filter 'tcp port': can't parse filter expression: syntax error/ },
+  {
+    what: '-f that libpcap cannot parse',
+    args: withGoodTuple('-f', 'tcp port'),
+    says: /filter 'tcp port': can't parse filter expression: syntax error/,
+  },
   { what: '-s above 262144', args: withGoodTuple('-s', '262145'), says: /-s\/--snaplen '262145': out of range/ },
   {
     what: 'an output in a missing directory',
     args: (d) => pdump(`port=0,queue=0,rx-dev=${join(d, 'missing', 'rx.pcap')},${SMALL_POOL}`),
     says: /missing\/rx\.pcap.*does not exist/,
   },
-  { what: 'a port the primary does not have', args: (d) => pdump(`port=3,queue=0,rx-dev=${join(d, 'rx.pcap')},${SMALL_POOL}`), says: /port=3 does not exist: the primary has port 0/ },
-  { what: 'a queue the primary does not have', args: (d) => pdump(`port=0,queue=2,rx-dev=${join(d, 'rx.pcap')},${SMALL_POOL}`), says: /port 0 has 1 rx queue.*not queue 2/ },
+  {
+    what: 'a port the primary does not have',
+    args: (d) => pdump(`port=3,queue=0,rx-dev=${join(d, 'rx.pcap')},${SMALL_POOL}`),
+    says: /port=3 does not exist: the primary has port 0/,
+  },
+  {
+    what: 'a queue the primary does not have',
+    args: (d) => pdump(`port=0,queue=2,rx-dev=${join(d, 'rx.pcap')},${SMALL_POOL}`),
+    says: /port 0 has 1 rx queue.*not queue 2/,
+  },
   {
     what: 'a device name the primary does not know',
     args: (d) => pdump(`device_id=net_nope0,queue=0,rx-dev=${join(d, 'rx.pcap')},${SMALL_POOL}`),

@@ -57,8 +57,15 @@ describe('start/stop cycles', () => {
     // Both directions into one file: two rings write parts that are merged at the end.
     const out = join(dir, 'both.pcap');
     const stop = STOP_OPTIONS[cycle % STOP_OPTIONS.length]!;
-    const argv = ['capture', '--file-prefix', primary.prefix, '-q', ...stop.argv,
-      '--pdump', `port=0,queue=0,rx-dev=${out},tx-dev=${out},${SMALL_POOL}`];
+    const argv = [
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-q',
+      ...stop.argv,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${out},tx-dev=${out},${SMALL_POOL}`,
+    ];
     const bc = Burstcap.spawn(argv);
     const result = await bc.exit();
     const context = `cycle ${cycle}: ${describeResult(argv, result)}`;
@@ -72,22 +79,28 @@ describe('start/stop cycles', () => {
     expect(runtimeFilesOf(primary.prefix, bc.pid), context).toEqual([]);
   }
 
-  it(`up to ${CYCLES} captures leave no memory, memzones, processes or files behind`, async () => {
-    const started = Date.now();
-    let cycles = 0;
-    while (cycles < CYCLES && Date.now() - started < TIME_BOX_MS) {
-      await captureOnce(cycles);
-      cycles++;
-    }
-    console.log(`${cycles} capture cycles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  it(
+    `up to ${CYCLES} captures leave no memory, memzones, processes or files behind`,
+    async () => {
+      const started = Date.now();
+      let cycles = 0;
+      while (cycles < CYCLES && Date.now() - started < TIME_BOX_MS) {
+        await captureOnce(cycles);
+        cycles++;
+      }
+      console.log(`${cycles} capture cycles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const after = primaryMemory(primary.prefix);
-    const callbacks = CALLBACKS_PER_CAPTURE * cycles;
-    const padding = after.allocSize - baseline.allocSize - callbacks * PDUMP_CALLBACK_BYTES;
-    // Usually 0-128 B over 200 cycles: a few callbacks that filled a small hole (see CALLBACK_PAD_MAX_BYTES).
-    console.log(`heap: ${after.allocCount - baseline.allocCount} allocation(s) for ${callbacks} callbacks, ${padding} B beyond ${PDUMP_CALLBACK_BYTES} B each`);
+      const after = primaryMemory(primary.prefix);
+      const callbacks = CALLBACKS_PER_CAPTURE * cycles;
+      const padding = after.allocSize - baseline.allocSize - callbacks * PDUMP_CALLBACK_BYTES;
+      // Usually 0-128 B over 200 cycles: a few callbacks that filled a small hole (see CALLBACK_PAD_MAX_BYTES).
+      console.log(
+        `heap: ${after.allocCount - baseline.allocCount} allocation(s) for ${callbacks} callbacks, ${padding} B beyond ${PDUMP_CALLBACK_BYTES} B each`,
+      );
 
-    expect(cycles).toBeGreaterThanOrEqual(MIN_CYCLES);
-    expect(memoryProblem(primary.prefix, baseline, after, callbacks)).toBeUndefined();
-  }, TEST_TIMEOUT_MS);
+      expect(cycles).toBeGreaterThanOrEqual(MIN_CYCLES);
+      expect(memoryProblem(primary.prefix, baseline, after, callbacks)).toBeUndefined();
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

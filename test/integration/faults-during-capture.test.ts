@@ -99,7 +99,15 @@ describe('faults during a capture', () => {
   it('the primary is killed: exit 1 within a second, saying so, every file readable', async () => {
     const primary = await startPrimary(KILLED_PRIMARY_PPS);
     const [rx, tx, json] = ['killed-rx.pcap', 'killed-tx.pcap', 'killed.json'].map((f) => join(dir, f)) as [string, string, string];
-    const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '--json', json, '--pdump', `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`]);
+    const bc = Burstcap.spawn([
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+    ]);
     await bc.waitCapturing();
     const capturingSeenAt = Date.now();
     await sleep(CAPTURE_BEFORE_FAULT_MS);
@@ -130,7 +138,15 @@ describe('faults during a capture', () => {
     const primary = await UnreapedPrimary.start(`bcz${process.pid}`, ['--rate', String(KILLED_PRIMARY_PPS), '--known']);
     primaries.push(primary);
     const [rx, tx, json] = ['zombie-rx.pcap', 'zombie-tx.pcap', 'zombie.json'].map((f) => join(dir, f)) as [string, string, string];
-    const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '--json', json, '--pdump', `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`]);
+    const bc = Burstcap.spawn([
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+    ]);
     await bc.waitCapturing();
     await sleep(CAPTURE_BEFORE_FAULT_MS);
 
@@ -158,7 +174,18 @@ describe('faults during a capture', () => {
     const rx = join(full, 'rx.pcap');
     const tx = join(dir, 'disk-tx.pcap');
     const json = join(dir, 'disk.json');
-    const argv = ['capture', '--file-prefix', primary.prefix, '-q', '-a', String(FULL_DISK_DURATION_S), '--json', json, '--pdump', `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`];
+    const argv = [
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-q',
+      '-a',
+      String(FULL_DISK_DURATION_S),
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+    ];
     const result = await runBurstcap(argv, { timeoutMs: EXIT_TIMEOUT_MS + FULL_DISK_DURATION_S * 1000 });
     const context = describeResult(argv, result);
 
@@ -183,7 +210,15 @@ describe('faults during a capture', () => {
   it('SIGINT twice under a flood: ends within 3 s, files valid', async () => {
     const primary = await startPrimary(FLOOD_PPS);
     const [rx, tx, json] = ['flood-rx.pcap', 'flood-tx.pcap', 'flood.json'].map((f) => join(dir, f)) as [string, string, string];
-    const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '--json', json, '--pdump', `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`]);
+    const bc = Burstcap.spawn([
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '--json',
+      json,
+      '--pdump',
+      `port=0,queue=0,rx-dev=${rx},tx-dev=${tx},${SMALL_POOL}`,
+    ]);
     await bc.waitCapturing();
     await sleep(CAPTURE_BEFORE_FAULT_MS);
 

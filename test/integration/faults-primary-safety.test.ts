@@ -6,7 +6,18 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Burstcap, CLI_PATH, describeResult, errorLines, EXIT_FAILURE, EXIT_OK, killAllBurstcaps, readSummary, runBurstcap, type BurstcapResult } from '../helpers/burstcap';
+import {
+  Burstcap,
+  CLI_PATH,
+  describeResult,
+  errorLines,
+  EXIT_FAILURE,
+  EXIT_OK,
+  killAllBurstcaps,
+  readSummary,
+  runBurstcap,
+  type BurstcapResult,
+} from '../helpers/burstcap';
 import {
   DpdkPdump,
   isProcessAlive,
@@ -68,7 +79,9 @@ describe('never harm the primary', () => {
   let dir: string;
   const primaries: FixturePrimary[] = [];
 
-  async function startPrimary(opts: { rate?: number; decoys?: boolean; queues?: number } = {}): Promise<{ primary: FixturePrimary; baseline: PrimaryMemory }> {
+  async function startPrimary(
+    opts: { rate?: number; decoys?: boolean; queues?: number } = {},
+  ): Promise<{ primary: FixturePrimary; baseline: PrimaryMemory }> {
     const primary = await FixturePrimary.start({ rate: opts.rate ?? PACED_PPS, known: true, decoys: opts.decoys, queues: opts.queues });
     primaries.push(primary);
     return { primary, baseline: primaryMemory(primary.prefix) };
@@ -112,7 +125,7 @@ describe('never harm the primary', () => {
     // Either way nothing may be freed, and the line says which it was.
     expect(result.stderr, context).toMatch(
       new RegExp(
-        "^burstcap: error: (the primary did not answer the request to stop capturing port 0 queue 0 rx(, port 0 queue 0 tx)? \\(it is stopped \\(state T\\)\\)" +
+        '^burstcap: error: (the primary did not answer the request to stop capturing port 0 queue 0 rx(, port 0 queue 0 tx)? \\(it is stopped \\(state T\\)\\)' +
           '|the primary removed the callbacks of port 0 queue 0 rx, port 0 queue 0 tx, but its thread\\(s\\) \\d+ \\(T: stopped\\) were not seen leaving them within \\d+ ms)' +
           "; its callbacks may still copy into ring bc\\d+r\\d.*left in place for 'burstcap cleanup'",
         'm',
@@ -130,7 +143,10 @@ describe('never harm the primary', () => {
     await sleep(RESUME_MS);
     expect(isProcessAlive(primary.pid), primary.log()).toBe(true);
     // Unfreed, not half-freed: the rings and pools are all still there (telemetry answers again now).
-    expect(zonesOf(primary.prefix, bc.pid).filter((z) => /^RG_bc\d+r\d$/.test(z)), context).toHaveLength(2);
+    expect(
+      zonesOf(primary.prefix, bc.pid).filter((z) => /^RG_bc\d+r\d$/.test(z)),
+      context,
+    ).toHaveLength(2);
     const before = await primary.stats();
     await sleep(RESUME_MS);
     expect((await primary.stats()).tx, 'the resumed primary forwards').toBeGreaterThan(before.tx);
@@ -140,7 +156,10 @@ describe('never harm the primary', () => {
     const cleanup = await cleanupJson(primary.prefix);
     expect(cleanup.code, cleanup.context).toBe(EXIT_OK);
     expect(cleanup.json.callbacks_disabled, cleanup.context).toBe(0);
-    expect(cleanup.json.removed.filter((r) => r.includes(`bc${bc.pid}`)), cleanup.context).toHaveLength(4);
+    expect(
+      cleanup.json.removed.filter((r) => r.includes(`bc${bc.pid}`)),
+      cleanup.context,
+    ).toHaveLength(4);
     expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
 
     const next = await runBurstcap(['capture', '--file-prefix', primary.prefix, '-q', '-c', '10', '--pdump', tuple('after-pause')]);
@@ -166,7 +185,10 @@ describe('never harm the primary', () => {
 
     process.kill(primary.pid, 'SIGCONT');
     await sleep(RESUME_MS);
-    expect(zonesOf(primary.prefix, bc.pid).filter((z) => /^RG_bc\d+r\d$/.test(z)), 'nothing freed under the paused primary').toHaveLength(2);
+    expect(
+      zonesOf(primary.prefix, bc.pid).filter((z) => /^RG_bc\d+r\d$/.test(z)),
+      'nothing freed under the paused primary',
+    ).toHaveLength(2);
     // Both disables were delivered before burstcap left: the resumed primary carried them out.
     const cleanup = await cleanupJson(primary.prefix);
     expect(cleanup.code, cleanup.context).toBe(EXIT_OK);
@@ -252,7 +274,16 @@ describe('never harm the primary', () => {
     const reader = spawn('sh', ['-c', `exec sleep 600 < '${fifo}'`], { stdio: 'ignore' });
     try {
       const json = join(dir, 'stalled.json');
-      const bc = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '-q', '--json', json, '--pdump', `port=0,queue=0,rx-dev=${fifo},${SMALL_POOL}`]);
+      const bc = Burstcap.spawn([
+        'capture',
+        '--file-prefix',
+        primary.prefix,
+        '-q',
+        '--json',
+        json,
+        '--pdump',
+        `port=0,queue=0,rx-dev=${fifo},${SMALL_POOL}`,
+      ]);
       await bc.waitCapturing();
       await sleep(CAPTURE_BEFORE_FAULT_MS);
       const { result, tookMs, context } = await stopCapture(bc);
@@ -294,7 +325,10 @@ describe('never harm the primary', () => {
     const cleanup = await cleanupJson(primary.prefix);
     expect(cleanup.code, cleanup.context).toBe(EXIT_OK);
     expect(cleanup.json.callbacks_disabled, cleanup.context).toBe(0);
-    expect(cleanup.json.removed.filter((r) => r.includes(`bc${bc.pid}`)), cleanup.context).toHaveLength(2);
+    expect(
+      cleanup.json.removed.filter((r) => r.includes(`bc${bc.pid}`)),
+      cleanup.context,
+    ).toHaveLength(2);
     expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), CALLBACKS)).toBeUndefined();
   });
 
@@ -333,7 +367,14 @@ describe('never harm the primary', () => {
 
   it('two cleanups at once free each leftover once: one removes, the other finds nothing', async () => {
     const { primary, baseline } = await startPrimary({ queues: 4 });
-    const victim = Burstcap.spawn(['capture', '--file-prefix', primary.prefix, '-q', '--pdump', `port=0,queue=*,rx-dev=${join(dir, 'v-rx.pcap')},tx-dev=${join(dir, 'v-tx.pcap')},${SMALL_POOL}`]);
+    const victim = Burstcap.spawn([
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-q',
+      '--pdump',
+      `port=0,queue=*,rx-dev=${join(dir, 'v-rx.pcap')},tx-dev=${join(dir, 'v-tx.pcap')},${SMALL_POOL}`,
+    ]);
     await victim.waitCapturing();
     victim.signal('SIGKILL');
     await victim.exit();
@@ -353,7 +394,10 @@ describe('never harm the primary', () => {
     expect(b.code, b.context).toBe(EXIT_OK);
     const removed = [...a.json.removed, ...b.json.removed];
     expect(new Set(removed).size, `${a.context}\n${b.context}`).toBe(removed.length);
-    expect(removed.filter((r) => r.includes(`bc${victim.pid}`)), `${a.context}\n${b.context}`).toHaveLength(16);
+    expect(
+      removed.filter((r) => r.includes(`bc${victim.pid}`)),
+      `${a.context}\n${b.context}`,
+    ).toHaveLength(16);
     expect(Math.min(a.json.removed.length, b.json.removed.length)).toBe(0);
     expect(memoryProblem(primary.prefix, baseline, primaryMemory(primary.prefix), 8)).toBeUndefined();
     expect(isProcessAlive(primary.pid)).toBe(true);
@@ -372,7 +416,9 @@ describe('never harm the primary', () => {
     expect(capture.code, describeResult(['capture'], capture)).toBe(EXIT_OK);
     const cleanup = await cleanupJson(primary.prefix);
     expect(cleanup.json.removed, cleanup.context).toEqual([]);
-    expect(cleanup.json.kept.map((k) => k.why).join('\n'), cleanup.context).toMatch(/a capture tool that may own it is attached \(an unidentified secondary/);
+    expect(cleanup.json.kept.map((k) => k.why).join('\n'), cleanup.context).toMatch(
+      /a capture tool that may own it is attached \(an unidentified secondary/,
+    );
     expect(cleanup.code, 'blocked: exit 1').toBe(EXIT_FAILURE);
 
     const zonesAfter = memzoneNames(primary.prefix, primaryMemory(primary.prefix).memzones).filter((z) => /pdump_pool_0|rx_ring_0/.test(z));
@@ -400,7 +446,16 @@ describe('never harm the primary', () => {
     await sleep(1_000);
     expect(statSync(join(dir, 'held-tx.pcap')).size, 'dpdk-pdump still captures').toBeGreaterThan(size);
     // burstcap's own rx callback is gone: the queue takes a new capture.
-    const rxOnly = ['capture', '--file-prefix', primary.prefix, '-q', '-c', '10', '--pdump', `port=0,queue=0,rx-dev=${join(dir, 'exists-again.pcap')},${SMALL_POOL}`];
+    const rxOnly = [
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-q',
+      '-c',
+      '10',
+      '--pdump',
+      `port=0,queue=0,rx-dev=${join(dir, 'exists-again.pcap')},${SMALL_POOL}`,
+    ];
     const again = await runBurstcap(rxOnly);
     expect(again.code, describeResult(rxOnly, again)).toBe(EXIT_OK);
   });

@@ -76,25 +76,29 @@ describe('recovery after kill -9 of burstcap', () => {
     expect(total, context).toBeGreaterThanOrEqual(RECOVERY_COUNT);
   }
 
-  it(`${KILL_CYCLES} cycles of start / kill -9 / start: every capture after a kill cleans up and captures the known packets`, async () => {
-    for (let cycle = 0; cycle < KILL_CYCLES; cycle++) {
-      const victimPid = await killedCapture(`victim${cycle}`);
-      const name = `cycle${cycle}`;
-      const argv = ['capture', '--file-prefix', primary.prefix, '-q', '-c', String(RECOVERY_COUNT), '--pdump', tuple(name)];
-      const result = await runBurstcap(argv);
-      const context = `cycle ${cycle}: ${describeResult(argv, result)}`;
-      captures++;
+  it(
+    `${KILL_CYCLES} cycles of start / kill -9 / start: every capture after a kill cleans up and captures the known packets`,
+    async () => {
+      for (let cycle = 0; cycle < KILL_CYCLES; cycle++) {
+        const victimPid = await killedCapture(`victim${cycle}`);
+        const name = `cycle${cycle}`;
+        const argv = ['capture', '--file-prefix', primary.prefix, '-q', '-c', String(RECOVERY_COUNT), '--pdump', tuple(name)];
+        const result = await runBurstcap(argv);
+        const context = `cycle ${cycle}: ${describeResult(argv, result)}`;
+        captures++;
 
-      expect(result.code, context).toBe(EXIT_OK);
-      expect(result.stderr, context).toMatch(CLEANUP_REPORT);
-      expect(result.stderr, context).toContain(`ring bc${victimPid}r0 (burstcap pid ${victimPid})`);
-      expect(result.stderr, context).toContain(`pool bc${victimPid}p1 (burstcap pid ${victimPid})`);
-      expectKnownPackets(name, context);
-      expect(runtimeFilesOf(primary.prefix, victimPid), context).toEqual([]);
-      rmSync(join(dir, `victim${cycle}-rx.pcap`), { force: true });
-      rmSync(join(dir, `victim${cycle}-tx.pcap`), { force: true });
-    }
-  }, KILL_CYCLES_TIMEOUT_MS);
+        expect(result.code, context).toBe(EXIT_OK);
+        expect(result.stderr, context).toMatch(CLEANUP_REPORT);
+        expect(result.stderr, context).toContain(`ring bc${victimPid}r0 (burstcap pid ${victimPid})`);
+        expect(result.stderr, context).toContain(`pool bc${victimPid}p1 (burstcap pid ${victimPid})`);
+        expectKnownPackets(name, context);
+        expect(runtimeFilesOf(primary.prefix, victimPid), context).toEqual([]);
+        rmSync(join(dir, `victim${cycle}-rx.pcap`), { force: true });
+        rmSync(join(dir, `victim${cycle}-tx.pcap`), { force: true });
+      }
+    },
+    KILL_CYCLES_TIMEOUT_MS,
+  );
 
   it('burstcap cleanup removes the leftovers on demand, then finds nothing; the primary is back to its start', async () => {
     const victimPid = await killedCapture('on-demand');

@@ -77,7 +77,9 @@ describe('fixture primary', () => {
     // not caught up, so on a loaded machine it sends less in wall time (seen:
     // 4,800 pps of 20,000), but never less than the rate times the time its
     // polling thread was on a CPU (schedstat), less the catch-up it forgave.
-    expect(sent, `ran ${runSeconds.toFixed(2)} s of ${seconds.toFixed(2)} s`).toBeGreaterThan(PACED_RATE * runSeconds * 0.9 - PACED_RATE * PACER_MAX_LAG_S);
+    expect(sent, `ran ${runSeconds.toFixed(2)} s of ${seconds.toFixed(2)} s`).toBeGreaterThan(
+      PACED_RATE * runSeconds * 0.9 - PACED_RATE * PACER_MAX_LAG_S,
+    );
 
     expect(await fixture.quit()).toBe(0);
     expect(isAlive(fixture.pid)).toBe(false);

@@ -18,10 +18,18 @@ const CHILD_TIMEOUT_MS = 30_000;
 
 interface StepResult {
   ok: boolean;
-  value?: { result: { packets: number; stop_reason: string; files: { file: string; packets: number }[]; outputs: unknown[]; errors: string[] }; progress: { packets: number; rings: Record<string, unknown>[] }[] };
+  value?: {
+    result: { packets: number; stop_reason: string; files: { file: string; packets: number }[]; outputs: unknown[]; errors: string[] };
+    progress: { packets: number; rings: Record<string, unknown>[] }[];
+  };
   error?: { typed: boolean; code: string; kind: string; exitStatus: number; message: string };
 }
-interface ChildOutput { module: string; exports?: string[]; results: StepResult[]; mustExitNow: boolean }
+interface ChildOutput {
+  module: string;
+  exports?: string[];
+  results: StepResult[];
+  mustExitNow: boolean;
+}
 
 let primary: FixturePrimary;
 let dir: string;

@@ -37,14 +37,25 @@ beforeAll(async () => {
   fs.mkdirSync(prefix);
   const t0 = Date.now();
   // prepack compiles the TypeScript: the tarball carries JavaScript, not sources.
-  const name = execFileSync('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], { cwd: ROOT, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS }).trim().split('\n').pop()!;
-  // Runtime dependencies come from npm's cache when they are there.
-  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(tmp, name)], {
-    cwd: tmp,
+  const name = execFileSync('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], {
+    cwd: ROOT,
     encoding: 'utf8',
     timeout: INSTALL_TIMEOUT_MS,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
+  // Runtime dependencies come from npm's cache when they are there.
+  execFileSync(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(tmp, name)],
+    {
+      cwd: tmp,
+      encoding: 'utf8',
+      timeout: INSTALL_TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   installMs = Date.now() - t0;
   process.stderr.write(`package test: npm pack + npm install -g took ${(installMs / 1000).toFixed(1)} s\n`);
   primary = await FixturePrimary.start({ rate: RATE, known: true });
@@ -71,7 +82,7 @@ describe('the installed package', () => {
     expect(r.stdout).toContain('capture');
   });
 
-  it('lists the primary\'s ports', () => {
+  it("lists the primary's ports", () => {
     const r = run(installed('bin', 'burstcap'), ['list', '--file-prefix', primary.prefix, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -81,7 +92,18 @@ describe('the installed package', () => {
 
   it('captures 20 packets', () => {
     const file = path.join(tmp, 'rx.pcap');
-    const r = run(installed('bin', 'burstcap'), ['capture', '--file-prefix', primary.prefix, '-c', '20', '-q', '--json', '-', '--pdump', `port=0,queue=*,rx-dev=${file}`]);
+    const r = run(installed('bin', 'burstcap'), [
+      'capture',
+      '--file-prefix',
+      primary.prefix,
+      '-c',
+      '20',
+      '-q',
+      '--json',
+      '-',
+      '--pdump',
+      `port=0,queue=*,rx-dev=${file}`,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { packets: number; stop_reason: string };
     expect(summary.stop_reason).toBe('count');
@@ -95,7 +117,7 @@ describe('the installed package', () => {
     expect(r.stderr).toMatch(/^burstcap: error: burstcap bench needs .*source checkout/);
   });
 
-  it('loads by require and lists the library\'s exports', () => {
+  it("loads by require and lists the library's exports", () => {
     const module = installed('lib', 'node_modules', 'burstcap');
     const r = run(process.execPath, ['-e', `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(module)}))))`]);
     expect(r.status, r.stderr).toBe(0);

@@ -4,15 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FILE_HEADER_LEN,
-  RECORD_HEADER_LEN,
-  capinfos,
-  readPcap,
-  tcpdumpLines,
-  tsharkCount,
-  writePcap,
-} from '../helpers/pcap';
+import { FILE_HEADER_LEN, RECORD_HEADER_LEN, capinfos, readPcap, tcpdumpLines, tsharkCount, writePcap } from '../helpers/pcap';
 import { DEFAULT_SIZES, frameProblem, makeJumbo, makePackets, seqOf } from '../helpers/packets';
 import { Testpmd, prefixLeftovers, testpmdPids, type TestpmdOptions } from '../helpers/testpmd';
 
@@ -90,7 +82,11 @@ describe('Testpmd helper', () => {
     expect(idle.rxPackets).toBe(0);
 
     await tp.startForwarding();
-    const stats = await poll(() => tp.portStats(0), (s) => s.txPackets >= PCAP_PACKETS, FORWARD_WAIT_MS);
+    const stats = await poll(
+      () => tp.portStats(0),
+      (s) => s.txPackets >= PCAP_PACKETS,
+      FORWARD_WAIT_MS,
+    );
     const bytes = packets.reduce((n, p) => n + p.length, 0);
     expect(stats).toMatchObject({ rxPackets: PCAP_PACKETS, txPackets: PCAP_PACKETS, rxBytes: bytes, txBytes: bytes });
 

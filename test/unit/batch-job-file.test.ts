@@ -9,14 +9,13 @@ import { rejected } from '../helpers/errors';
 const FILE = 'jobs.json';
 const DATE = '20260102-030405';
 
-
 const read = (doc: unknown) => readJobDocument(doc, FILE, DATE);
 
 describe('templates', () => {
   const tuple = parseTuple('port=3,queue=*,rx-dev=x');
   const values = { job: 'web', dir: '/caps', date: DATE };
 
-  it('replaces {job}, {port}, {dir}, {date}, and {queue} by the capture\'s per-queue %q', () => {
+  it("replaces {job}, {port}, {dir}, {date}, and {queue} by the capture's per-queue %q", () => {
     expect(expandPath('{dir}/{job}-p{port}-q{queue}-{date}.pcap', tuple, values, 'w')).toBe(`/caps/web-p3-q%q-${DATE}.pcap`);
   });
 
@@ -27,8 +26,12 @@ describe('templates', () => {
   it('refuses an unknown template, a lone brace, {dir} without a dir, {port} of a device and a bare %q', () => {
     expect(rejected(() => expandPath('/x/{jbo}.pcap', tuple, values, 'w')).message).toMatch(/unknown template \{jbo\}/);
     expect(rejected(() => expandPath('/x/{job.pcap', tuple, values, 'w')).message).toMatch(/unmatched '\{'/);
-    expect(rejected(() => expandPath('{dir}/a.pcap', tuple, { ...values, dir: undefined }, 'w')).message).toMatch(/no.*dir key|neither the job nor the defaults/);
-    expect(rejected(() => expandPath('/x/{port}.pcap', parseTuple('device_id=net_ring0,queue=0,rx-dev=x'), values, 'w')).message).toMatch(/\{port\} needs port=<id>/);
+    expect(rejected(() => expandPath('{dir}/a.pcap', tuple, { ...values, dir: undefined }, 'w')).message).toMatch(
+      /no.*dir key|neither the job nor the defaults/,
+    );
+    expect(rejected(() => expandPath('/x/{port}.pcap', parseTuple('device_id=net_ring0,queue=0,rx-dev=x'), values, 'w')).message).toMatch(
+      /\{port\} needs port=<id>/,
+    );
     expect(rejected(() => expandPath('/x/rx-%q.pcap', tuple, values, 'w')).message).toMatch(/writes \{queue\} instead/);
   });
 
@@ -38,7 +41,7 @@ describe('templates', () => {
 });
 
 describe('job file', () => {
-  it('merges defaults into each job, expands templates and builds the child\'s arguments', () => {
+  it("merges defaults into each job, expands templates and builds the child's arguments", () => {
     const jobs = read({
       defaults: { 'file-prefix': 'app', duration: 10, dir: '/caps', snaplen: 128 },
       jobs: [
@@ -49,9 +52,23 @@ describe('job file', () => {
     expect(jobs.map((j) => j.name)).toEqual(['a', 'b']);
     expect(jobs[0]!.request).toMatchObject({ prefix: 'app', durationS: 10, snaplen: 128, count: 100 });
     expect(jobs[0]!.request.tuples[0]!.rxDev).toBe('/caps/a-q%q.pcap');
-    expect(jobs[0]!.args).toEqual(['--file-prefix=app', '--pdump=port=0,queue=*,rx-dev=/caps/a-q%q.pcap', '--count=100', '--duration=10', '--snaplen=128']);
+    expect(jobs[0]!.args).toEqual([
+      '--file-prefix=app',
+      '--pdump=port=0,queue=*,rx-dev=/caps/a-q%q.pcap',
+      '--count=100',
+      '--duration=10',
+      '--snaplen=128',
+    ]);
     expect(jobs[1]!.request).toMatchObject({ prefix: 'other', groupRead: true, extraEal: ['-d', 'lib.so'] });
-    expect(jobs[1]!.args).toEqual(['--file-prefix=other', `--pdump=port=1,queue=0,tx-dev=/t/b-${DATE}.pcap`, '--duration=10', '--snaplen=128', '--group-read', '--eal=-d', '--eal=lib.so']);
+    expect(jobs[1]!.args).toEqual([
+      '--file-prefix=other',
+      `--pdump=port=1,queue=0,tx-dev=/t/b-${DATE}.pcap`,
+      '--duration=10',
+      '--snaplen=128',
+      '--group-read',
+      '--eal=-d',
+      '--eal=lib.so',
+    ]);
   });
 
   it('names jobs job1, job2, ... when they have no name', () => {
@@ -67,7 +84,7 @@ describe('job file', () => {
     expect(rejected(() => read({ job: [] })).message).toMatch(/unknown top-level key job/);
   });
 
-  it('checks values with the capture\'s own validation, naming the job', () => {
+  it("checks values with the capture's own validation, naming the job", () => {
     const bad = (extra: object) => rejected(() => read({ jobs: [{ name: 'x', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap', ...extra }] }));
     expect(bad({ count: -1 })).toMatchObject({ code: 'BAD_COUNT', kind: 'usage' });
     expect(bad({ count: -1 }).message).toMatch(/^jobs\.json: job 'x': count '-1'/);
@@ -75,20 +92,35 @@ describe('job file', () => {
     expect(bad({ writer: 'disk' }).code).toBe('BAD_WRITER');
     expect(bad({ 'group-read': 'yes' }).code).toBe('BAD_OPTION');
     expect(bad({ filter: 'tcp port' }).message).toMatch(/job 'x': filter 'tcp port'/);
-    expect(rejected(() => read({ jobs: [{ name: 'x', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap,ring-size=1000' }] })).message).toMatch(/job 'x': --pdump .*not a power of two/);
+    expect(rejected(() => read({ jobs: [{ name: 'x', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap,ring-size=1000' }] })).message).toMatch(
+      /job 'x': --pdump .*not a power of two/,
+    );
     expect(rejected(() => read({ jobs: [{ name: 'x' }] })).code).toBe('NO_TUPLE');
   });
 
   it('names every bad job at once, one line each', () => {
-    const err = rejected(() => read({ jobs: [{ name: 'a', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap', count: 'x' }, { name: 'ok', pdump: 'port=0,queue=0,rx-dev=/t/o.pcap' }, { name: 'b', colour: 1 }] }));
-    expect(err.message.split('\n')).toEqual([expect.stringMatching(/^jobs\.json: job 'a': count 'x'/), expect.stringMatching(/^jobs\.json: job 'b': unknown key colour/)]);
+    const err = rejected(() =>
+      read({
+        jobs: [
+          { name: 'a', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap', count: 'x' },
+          { name: 'ok', pdump: 'port=0,queue=0,rx-dev=/t/o.pcap' },
+          { name: 'b', colour: 1 },
+        ],
+      }),
+    );
+    expect(err.message.split('\n')).toEqual([
+      expect.stringMatching(/^jobs\.json: job 'a': count 'x'/),
+      expect.stringMatching(/^jobs\.json: job 'b': unknown key colour/),
+    ]);
   });
 
   it('refuses two jobs of one name, a name unfit for a file name, and two jobs writing one file', () => {
     const job = (name: string, file: string) => ({ name, pdump: `port=0,queue=0,rx-dev=${file}` });
     expect(rejected(() => read({ jobs: [job('a', '/t/1.pcap'), job('a', '/t/2.pcap')] })).code).toBe('BATCH_DUPLICATE_NAME');
     expect(rejected(() => read({ jobs: [job('../a', '/t/1.pcap')] })).code).toBe('BATCH_BAD_NAME');
-    expect(rejected(() => read({ jobs: [job('a', '/t/1.pcap'), job('b', '/t/1.pcap')] })).message).toMatch(/jobs 'a' and 'b' both write \/t\/1\.pcap/);
+    expect(rejected(() => read({ jobs: [job('a', '/t/1.pcap'), job('b', '/t/1.pcap')] })).message).toMatch(
+      /jobs 'a' and 'b' both write \/t\/1\.pcap/,
+    );
   });
 
   it('reads YAML and JSON into the same jobs, and refuses what does not parse', () => {
@@ -102,7 +134,7 @@ describe('job file', () => {
   });
 });
 
-describe('the README\'s batch examples', () => {
+describe("the README's batch examples", () => {
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('### batch'), readme.indexOf('### pdump'));
   const block = (lang: string): string => {

@@ -59,7 +59,12 @@ describe('jobsToStart', () => {
 
 describe('heaviestConcurrentSet', () => {
   it('picks the heaviest set of at most --parallel jobs with no two conflicting', () => {
-    const jobs = [fp('a', 'port=0,queue=*,rx-dev=1'), fp('a', 'port=0,queue=0,rx-dev=2'), fp('b', 'port=0,queue=*,rx-dev=3'), fp('c', 'port=0,queue=*,rx-dev=4')];
+    const jobs = [
+      fp('a', 'port=0,queue=*,rx-dev=1'),
+      fp('a', 'port=0,queue=0,rx-dev=2'),
+      fp('b', 'port=0,queue=*,rx-dev=3'),
+      fp('c', 'port=0,queue=*,rx-dev=4'),
+    ];
     // 0 and 1 conflict: the heaviest two together are not allowed.
     expect(heaviestConcurrentSet(jobs, [10, 9, 5, 1], 2)).toEqual([0, 2]);
     expect(heaviestConcurrentSet(jobs, [10, 9, 5, 1], 3)).toEqual([0, 2, 3]);

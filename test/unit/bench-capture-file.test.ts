@@ -66,7 +66,9 @@ function section(endian: Endian, frames: Buffer[], simple = false): Buffer {
   const shbBody = Buffer.concat([u32s(endian, 0x1a2b3c4d), Buffer.from(endian === 'le' ? [1, 0, 0, 0] : [0, 1, 0, 0]), Buffer.alloc(8, 0xff)]);
   const idb = block(1, Buffer.concat([u32s(endian, 1), u32s(endian, 0)]), endian);
   const packets = frames.map((f) =>
-    simple ? block(3, Buffer.concat([u32s(endian, f.length), f]), endian) : block(6, Buffer.concat([u32s(endian, 0, 0, 0, f.length, f.length), f]), endian),
+    simple
+      ? block(3, Buffer.concat([u32s(endian, f.length), f]), endian)
+      : block(6, Buffer.concat([u32s(endian, 0, 0, 0, f.length, f.length), f]), endian),
   );
   const stats = block(5, u32s(endian, 0, 0, 0), endian);
   return Buffer.concat([block(0x0a0d0d0a, shbBody, endian), idb, ...packets, stats]);

@@ -45,7 +45,15 @@ describe('computeRun', () => {
   });
 
   it('counts only rx as offered for an rx-only capture', () => {
-    const m = computeRun({ directions: 'rx', before: counters(0, 0, 0, 0), after: counters(100, 900, 0, 1), files: [file(100)], report: noReport, cpuS: 0, baselinePps: undefined });
+    const m = computeRun({
+      directions: 'rx',
+      before: counters(0, 0, 0, 0),
+      after: counters(100, 900, 0, 1),
+      files: [file(100)],
+      report: noReport,
+      cpuS: 0,
+      baselinePps: undefined,
+    });
     expect(m.offered).toBe(100);
     expect(m.loss_window).toBe(0);
     expect(m.primary_vs_baseline).toBeNull();
@@ -80,7 +88,21 @@ function run(scenario: string, tool: string, round: number, pps: number, extra: 
     cpuS: 1 + round,
     baselinePps: pps * 2,
   });
-  return { scenario, tool, round, rate: null, ok: true, error: null, notes: [], exit_code: 0, startup_s: 1, files: [], tool_report: noReport, metrics, ...extra };
+  return {
+    scenario,
+    tool,
+    round,
+    rate: null,
+    ok: true,
+    error: null,
+    notes: [],
+    exit_code: 0,
+    startup_s: 1,
+    files: [],
+    tool_report: noReport,
+    metrics,
+    ...extra,
+  };
 }
 
 const quick = QUICK_SCENARIOS[0]!;
@@ -123,7 +145,13 @@ describe('buildSummary', () => {
 
   it('marks a tool skipped in a scenario it cannot run', () => {
     const rx = FULL_SCENARIOS.find((s) => s.directions === 'rx')!;
-    const s = buildSummary([rx], ['burstcap', 'dpdk-dumpcap'], [run(rx.name, 'burstcap', 0, 10)], new Map(), new Map([[rx.name, new Map([['dpdk-dumpcap', 'both directions only']])]]));
+    const s = buildSummary(
+      [rx],
+      ['burstcap', 'dpdk-dumpcap'],
+      [run(rx.name, 'burstcap', 0, 10)],
+      new Map(),
+      new Map([[rx.name, new Map([['dpdk-dumpcap', 'both directions only']])]]),
+    );
     expect((s[rx.name]!['dpdk-dumpcap'] as ToolSummary).skipped).toBe('both directions only');
     expect(s[rx.name]!.ratios['burstcap_vs_dpdk-dumpcap']).toBeNull();
   });
@@ -135,7 +163,15 @@ describe('buildSummary', () => {
       { ...run(zl.name, 'burstcap', 0, 600_000), rate: 300_000 },
       { ...run(zl.name, 'dpdk-pdump', 0, 200_000), rate: 100_000 },
     ];
-    const zmap = new Map([[zl.name, new Map([['burstcap', result(300_000)], ['dpdk-pdump', result(100_000)]])]]);
+    const zmap = new Map([
+      [
+        zl.name,
+        new Map([
+          ['burstcap', result(300_000)],
+          ['dpdk-pdump', result(100_000)],
+        ]),
+      ],
+    ]);
     const s = buildSummary([zl], ['burstcap', 'dpdk-pdump'], zruns, zmap, new Map());
     expect((s[zl.name]!['burstcap'] as ToolSummary).zero_loss_pps).toBe(300_000);
     expect((s[zl.name]!['burstcap'] as ToolSummary).captured_pps).toBe(600_000);
@@ -178,13 +214,25 @@ describe('the JSON document', () => {
 
 describe('the table', () => {
   it('aligns columns: text left, numbers right', () => {
-    expect(formatColumns([['tool', 'pps'], ['burstcap', '12'], ['x', '1234']])).toBe('tool       pps\nburstcap    12\nx         1234');
+    expect(
+      formatColumns([
+        ['tool', 'pps'],
+        ['burstcap', '12'],
+        ['x', '1234'],
+      ]),
+    ).toBe('tool       pps\nburstcap    12\nx         1234');
   });
 
   it('shows each scenario with medians, ranges, ratios and skipped tools', () => {
     const scenarios: Scenario[] = [quick];
     const runs = [run(quick.name, 'burstcap', 0, 2_000_000), run(quick.name, 'dpdk-pdump', 0, 1_000_000)];
-    const summary = buildSummary(scenarios, ['burstcap', 'dpdk-pdump', 'dpdk-dumpcap'], runs, new Map(), new Map([[quick.name, new Map([['dpdk-dumpcap', 'not here']])]]));
+    const summary = buildSummary(
+      scenarios,
+      ['burstcap', 'dpdk-pdump', 'dpdk-dumpcap'],
+      runs,
+      new Map(),
+      new Map([[quick.name, new Map([['dpdk-dumpcap', 'not here']])]]),
+    );
     const text = formatTable({
       scenarios,
       summary,

@@ -31,7 +31,9 @@ describe('launchFor', () => {
 
   it('gives dpdk-pdump its own lcore id and the preload, and says so', () => {
     const l = launchFor('dpdk-pdump', ctx, rxOnly);
-    expect(l.args).toEqual(expect.arrayContaining(['dpdk-pdump', '--lcores', '1@1', '--file-prefix=bcb1_0', '--pdump', 'port=0,queue=*,rx-dev=/dev/shm/bcb1/pd-rx.pcap']));
+    expect(l.args).toEqual(
+      expect.arrayContaining(['dpdk-pdump', '--lcores', '1@1', '--file-prefix=bcb1_0', '--pdump', 'port=0,queue=*,rx-dev=/dev/shm/bcb1/pd-rx.pcap']),
+    );
     expect(l.env).toEqual({ LD_PRELOAD: ctx.mempoolPreload });
     expect(l.workarounds.join(' ')).toMatch(/--lcores 1@1.*LD_PRELOAD=/);
     expect(l.outputs).toHaveLength(1);
@@ -80,7 +82,8 @@ describe('parseReport', () => {
   });
 
   it("reads dpdk-pdump's debug statistics, which have no drop count", () => {
-    const out = '##### PDUMP DEBUG STATS #####\n -packets dequeued:\t\t\t2856318\n -packets transmitted to vdev:\t\t2856000\n -packets freed:\t\t\t318\n';
+    const out =
+      '##### PDUMP DEBUG STATS #####\n -packets dequeued:\t\t\t2856318\n -packets transmitted to vdev:\t\t2856000\n -packets freed:\t\t\t318\n';
     expect(parseReport('dpdk-pdump', out, undefined)).toEqual({
       packets: 2856000,
       drops: undefined,

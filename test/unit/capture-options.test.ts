@@ -6,7 +6,6 @@ import { rejected } from '../helpers/errors';
 
 const TUPLE = 'port=0,queue=*,rx-dev=/tmp/rx.pcap';
 
-
 async function rejectedAsync(promise: Promise<unknown>): Promise<BurstcapError> {
   try {
     await promise;
@@ -19,8 +18,21 @@ async function rejectedAsync(promise: Promise<unknown>): Promise<BurstcapError> 
 
 describe('validateCapture (the checks the CLI and the library share)', () => {
   it('turns a complete input into a request', () => {
-    const r = validateCapture({ pdump: [TUPLE], count: '10', duration: 'duration:2', snaplen: '128', cpus: '0-1', writer: 'vdev', filter: 'udp' }, CLI_OPTION_NAMES);
-    expect(r).toMatchObject({ prefix: 'rte', writer: 'vdev', count: 10, durationS: 2, snaplen: 128, cpus: [0, 1], filter: 'udp', groupRead: false, extraEal: [] });
+    const r = validateCapture(
+      { pdump: [TUPLE], count: '10', duration: 'duration:2', snaplen: '128', cpus: '0-1', writer: 'vdev', filter: 'udp' },
+      CLI_OPTION_NAMES,
+    );
+    expect(r).toMatchObject({
+      prefix: 'rte',
+      writer: 'vdev',
+      count: 10,
+      durationS: 2,
+      snaplen: 128,
+      cpus: [0, 1],
+      filter: 'udp',
+      groupRead: false,
+      extraEal: [],
+    });
     expect(r.tuples).toHaveLength(1);
     expect(r.tuples[0]).toMatchObject({ queue: '*' });
   });

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BurstcapError, isBurstcapError } from '../../src/main/core/errors';
-import { formatCpuList, MAX_CPU_ID, MAX_SNAPLEN, parseCount, parseCpuList, parseDuration, parseSnaplen, validateCpus } from '../../src/main/options/cpu-list';
+import {
+  formatCpuList,
+  MAX_CPU_ID,
+  MAX_SNAPLEN,
+  parseCount,
+  parseCpuList,
+  parseDuration,
+  parseSnaplen,
+  validateCpus,
+} from '../../src/main/options/cpu-list';
 
 function expectRejected(run: () => unknown, code: string, ...fragments: string[]): BurstcapError {
   let caught: unknown;
@@ -35,13 +44,10 @@ describe('parseCpuList', () => {
     expectRejected(() => parseCpuList(''), 'CPUS_EMPTY', '--cpus', 'empty');
   });
 
-  it.each([['a'], ['1,'], [',1'], ['1,,2'], ['1-'], ['-1'], ['1-2-3'], [' 1'], ['1, 2'], ['0x1'], ['1.5'], ['1..3']])(
-    'rejects %j',
-    (text) => {
-      const item = text.split(',').find((i) => !/^[0-9]+(-[0-9]+)?$/.test(i)) as string;
-      expectRejected(() => parseCpuList(text), 'CPUS_BAD_ITEM', '--cpus', `'${item}'`);
-    },
-  );
+  it.each([['a'], ['1,'], [',1'], ['1,,2'], ['1-'], ['-1'], ['1-2-3'], [' 1'], ['1, 2'], ['0x1'], ['1.5'], ['1..3']])('rejects %j', (text) => {
+    const item = text.split(',').find((i) => !/^[0-9]+(-[0-9]+)?$/.test(i)) as string;
+    expectRejected(() => parseCpuList(text), 'CPUS_BAD_ITEM', '--cpus', `'${item}'`);
+  });
 
   it('rejects a reversed range and shows it the right way round', () => {
     expectRejected(() => parseCpuList('0,5-3'), 'CPUS_REVERSED_RANGE', '--cpus', '5-3', 'write 3-5');

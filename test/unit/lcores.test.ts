@@ -29,7 +29,14 @@ describe('primaryLcores', () => {
 
 describe('freeLcoreId', () => {
   it('takes the highest id the primary does not use', () => {
-    expect(freeLcoreId(new Map([[0, [0]], [1, [1]]]))).toBe(RTE_MAX_LCORE - 1);
+    expect(
+      freeLcoreId(
+        new Map([
+          [0, [0]],
+          [1, [1]],
+        ]),
+      ),
+    ).toBe(RTE_MAX_LCORE - 1);
     expect(freeLcoreId(new Map([[RTE_MAX_LCORE - 1, [0]]]))).toBe(RTE_MAX_LCORE - 2);
   });
   it('fails clearly when every id is taken', () => {

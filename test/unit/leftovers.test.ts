@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { blockingSecondaries, captureObjects, everyQueueRefs, judge, ownerOfCommand, withDevices, type Facts, type Secondary } from '../../src/main/leftovers/judge';
+import {
+  blockingSecondaries,
+  captureObjects,
+  everyQueueRefs,
+  judge,
+  ownerOfCommand,
+  withDevices,
+  type Facts,
+  type Secondary,
+} from '../../src/main/leftovers/judge';
 import type { FoundRecord, OwnerRecordData } from '../../src/main/leftovers/owner-record';
 
 const ZONES = [
@@ -51,8 +60,18 @@ function record(tag: string, live: boolean, extra: Partial<OwnerRecordData> = {}
     file: `/run/x/burstcap.${tag}.owner`,
     live,
     data: {
-      tool: 'burstcap', version: 1, pid: Number(tag.slice(2)), tag, mpSocket: `mp_socket_${tag.slice(2)}_1`, capturing: true,
-      rings: [`${tag}r0`], pools: [`${tag}p0`], vdevs: [], callbacks: [{ port: 0, device: 'net_null0', queue: 0, direction: 1 }], leftInPlace: undefined, ...extra,
+      tool: 'burstcap',
+      version: 1,
+      pid: Number(tag.slice(2)),
+      tag,
+      mpSocket: `mp_socket_${tag.slice(2)}_1`,
+      capturing: true,
+      rings: [`${tag}r0`],
+      pools: [`${tag}p0`],
+      vdevs: [],
+      callbacks: [{ port: 0, device: 'net_null0', queue: 0, direction: 1 }],
+      leftInPlace: undefined,
+      ...extra,
     },
   };
 }
@@ -92,7 +111,7 @@ describe('judge', () => {
     expect(j.deadRecords).toEqual(['/run/x/burstcap.bc100.owner']);
   });
 
-  it("keeps burstcap-named objects that no dead owner record lists, and those of a live record", () => {
+  it('keeps burstcap-named objects that no dead owner record lists, and those of a live record', () => {
     const none = judge(facts({ records: [] }));
     expect(names(none.kept).filter((n) => n.includes('bc100'))).toEqual(['pool:bc100p0', 'ring:bc100r0']);
     const live = judge(facts({ records: [record('bc100', true)] }));
@@ -112,7 +131,7 @@ describe('judge', () => {
     expect(j.everyQueue).toBe(false);
   });
 
-  it('a pool with no free callback left counts as dpdk-pdump\'s only beside a dpdk-pdump-shaped vdev the primary was not started with', () => {
+  it("a pool with no free callback left counts as dpdk-pdump's only beside a dpdk-pdump-shaped vdev the primary was not started with", () => {
     const cbless = new Map([['pdump_pool_0', { cacheSize: 250, flags: 16, size: 8191, freeCallbacks: ['0x0'] }]]);
     expect(names(judge(facts({ pools: cbless })).stale)).toContain('pool:pdump_pool_0');
     const appVdev = judge(facts({ pools: cbless, primaryDevices: new Set(['net_pcap_rx_0']) }));
@@ -121,10 +140,24 @@ describe('judge', () => {
     expect(names(rxVdev.kept)).toContain('vdev:net_pcap_rx_0');
   });
 
-  it('keeps a ring that holds other copies than its pool\'s, or has flags dpdk-pdump does not use', () => {
-    const other = judge(facts({ rings: new Map([['rx_ring_0', { flags: 0, count: 3, queuedPool: 'mb_pool_0' }], ['dumpcap-300', { flags: 0, count: 0, queuedPool: '' }]]) }));
+  it("keeps a ring that holds other copies than its pool's, or has flags dpdk-pdump does not use", () => {
+    const other = judge(
+      facts({
+        rings: new Map([
+          ['rx_ring_0', { flags: 0, count: 3, queuedPool: 'mb_pool_0' }],
+          ['dumpcap-300', { flags: 0, count: 0, queuedPool: '' }],
+        ]),
+      }),
+    );
     expect(names(other.kept)).toContain('ring:rx_ring_0');
-    const sp = judge(facts({ rings: new Map([['rx_ring_0', { flags: 3, count: 0, queuedPool: '' }], ['dumpcap-300', { flags: 0, count: 0, queuedPool: '' }]]) }));
+    const sp = judge(
+      facts({
+        rings: new Map([
+          ['rx_ring_0', { flags: 3, count: 0, queuedPool: '' }],
+          ['dumpcap-300', { flags: 0, count: 0, queuedPool: '' }],
+        ]),
+      }),
+    );
     expect(names(sp.kept)).toContain('ring:rx_ring_0');
   });
 
@@ -137,7 +170,7 @@ describe('judge', () => {
     expect(j.deadRecords).toEqual([]);
   });
 
-  it('refuses other tools\' leftovers while a port of the primary cannot be reached by name', () => {
+  it("refuses other tools' leftovers while a port of the primary cannot be reached by name", () => {
     const j = judge(facts({ unreachablePorts: "the primary's ports could not all be listed" }));
     expect(names(j.kept)).toContain('ring:rx_ring_0');
     expect(j.kept.find((k) => k.object.name === 'rx_ring_0')?.why).toMatch(/could not all be listed: a callback there may still feed it/);
@@ -164,15 +197,27 @@ describe('judge', () => {
 
   it('recorded callbacks without a device name get it from the port id; one that cannot be named is unresolved, never dropped', () => {
     const ports = [{ port: 1, name: 'net_pcap0', rxQueues: 2, txQueues: 2 }];
-    expect(withDevices([{ port: 1, queue: 1, direction: 2 }, { port: 7, queue: 0, direction: 1 }], ports)).toEqual({
+    expect(
+      withDevices(
+        [
+          { port: 1, queue: 1, direction: 2 },
+          { port: 7, queue: 0, direction: 1 },
+        ],
+        ports,
+      ),
+    ).toEqual({
       refs: [{ port: 1, device: 'net_pcap0', queue: 1, direction: 2 }],
       unresolved: [{ port: 7, queue: 0, direction: 1 }],
     });
-    expect(withDevices([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }], ports).refs).toEqual([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }]);
+    expect(withDevices([{ port: 1, device: 'net_pcap9', queue: 0, direction: 1 }], ports).refs).toEqual([
+      { port: 1, device: 'net_pcap9', queue: 0, direction: 1 },
+    ]);
   });
 
   it('never disables a recorded callback on a queue a live burstcap now holds', () => {
-    const j = judge(facts({ candidates: captureObjects(['RG_bc100r0', 'MP_bc100p0'], []), records: [record('bc100', false), record('bc200', true)] }));
+    const j = judge(
+      facts({ candidates: captureObjects(['RG_bc100r0', 'MP_bc100p0'], []), records: [record('bc100', false), record('bc200', true)] }),
+    );
     expect(j.callbacks).toEqual([]);
     const k = judge(facts({ candidates: captureObjects(['RG_bc100r0', 'MP_bc100p0'], []), records: [record('bc100', false)] }));
     expect(k.callbacks).toEqual([{ port: 0, device: 'net_null0', queue: 0, direction: 1 }]);

@@ -50,7 +50,12 @@ describe('walkPcap', () => {
 
   it.each(CHUNK_SIZES)('throws on a truncated header or record with %i-byte chunks', (chunkBytes) => {
     const frames = makePackets(3);
-    const whole = encodePcap({ nanos: false, linktype: 1, snaplen: 262_144, records: frames.map((data) => ({ tsNs: 0n, caplen: data.length, origlen: data.length, data })) });
+    const whole = encodePcap({
+      nanos: false,
+      linktype: 1,
+      snaplen: 262_144,
+      records: frames.map((data) => ({ tsNs: 0n, caplen: data.length, origlen: data.length, data })),
+    });
     const third = FILE_HEADER_LEN + 2 * RECORD_HEADER_LEN + (frames[0] as Buffer).length + (frames[1] as Buffer).length;
     const file = path.join(dir, 'cut.pcap');
     fs.writeFileSync(file, whole.subarray(0, whole.length - 5));
@@ -64,7 +69,12 @@ describe('walkPcap', () => {
   });
 
   it('never touches the buffer it decodes', () => {
-    const image = encodePcap({ nanos: true, linktype: 1, snaplen: 262_144, records: makePackets(5).map((data) => ({ tsNs: 7n, caplen: data.length, origlen: data.length, data })) });
+    const image = encodePcap({
+      nanos: true,
+      linktype: 1,
+      snaplen: 262_144,
+      records: makePackets(5).map((data) => ({ tsNs: 7n, caplen: data.length, origlen: data.length, data })),
+    });
     const copy = Buffer.from(image);
     decodePcap(image);
     expect(image.equals(copy)).toBe(true);

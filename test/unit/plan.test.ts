@@ -6,7 +6,18 @@ import { captureBytes, checkBudget } from '../../src/main/capture/budget';
 import { chooseCpus } from '../../src/main/primary/busy-cpus';
 
 function port(id: number, name: string, rxq: number, txq: number): PortInfo {
-  return { port: id, name, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0, probed: true };
+  return {
+    port: id,
+    name,
+    driver: 'net_null',
+    mac: '00:00:00:00:00:00',
+    rxQueues: rxq,
+    txQueues: txq,
+    socket: 0,
+    linkUp: true,
+    linkSpeedMbps: 0,
+    probed: true,
+  };
 }
 
 const PORTS = [port(0, 'net_null0', 2, 2), port(1, '0000:3b:00.0', 4, 1)];
@@ -57,9 +68,9 @@ describe('buildPlan', () => {
     expect(() => buildPlan([parseTuple('port=7,queue=0,rx-dev=/o/a')], PORTS, OPTS)).toThrow(/port=7 does not exist.*port 0 \(net_null0\)/);
     expect(() => buildPlan([parseTuple('port=0,queue=2,rx-dev=/o/a')], PORTS, OPTS)).toThrow(/2 rx queue\(s\) \(0-1\), not queue 2/);
     expect(() => buildPlan([parseTuple('device_id=nope,queue=0,rx-dev=/o/a')], PORTS, OPTS)).toThrow(/device_id=nope/);
-    expect(() =>
-      buildPlan([parseTuple('port=0,queue=*,rx-dev=/o/a'), parseTuple('port=0,queue=1,rx-dev=/o/b')], PORTS, OPTS),
-    ).toThrow(/queue 1 rx is captured twice/);
+    expect(() => buildPlan([parseTuple('port=0,queue=*,rx-dev=/o/a'), parseTuple('port=0,queue=1,rx-dev=/o/b')], PORTS, OPTS)).toThrow(
+      /queue 1 rx is captured twice/,
+    );
   });
 });
 
@@ -77,17 +88,53 @@ describe('hugepage budget', () => {
 
 describe('chooseCpus', () => {
   it("prefers CPUs the primary's lcores do not run on", () => {
-    expect(chooseCpus([0, 1, 2, 3], new Map([[0, [0]], [1, [1]]]))).toEqual([2, 3]);
+    expect(
+      chooseCpus(
+        [0, 1, 2, 3],
+        new Map([
+          [0, [0]],
+          [1, [1]],
+        ]),
+      ),
+    ).toEqual([2, 3]);
   });
   it('uses every CPU when the primary runs on all of them, and obeys --cpus', () => {
-    expect(chooseCpus([0, 1], new Map([[0, [0]], [1, [1]]]))).toEqual([0, 1]);
+    expect(
+      chooseCpus(
+        [0, 1],
+        new Map([
+          [0, [0]],
+          [1, [1]],
+        ]),
+      ),
+    ).toEqual([0, 1]);
     expect(chooseCpus([0, 1], new Map(), [1])).toEqual([1]);
   });
 });
 
 describe('chooseCpus with a measured busy set', () => {
   it('avoids the CPUs of polling lcores when the primary has lcores everywhere', () => {
-    expect(chooseCpus([0, 1], new Map([[0, [0]], [1, [1]]]), undefined, [1])).toEqual([0]);
-    expect(chooseCpus([0, 1], new Map([[0, [0]], [1, [1]]]), undefined, [0, 1])).toEqual([0, 1]);
+    expect(
+      chooseCpus(
+        [0, 1],
+        new Map([
+          [0, [0]],
+          [1, [1]],
+        ]),
+        undefined,
+        [1],
+      ),
+    ).toEqual([0]);
+    expect(
+      chooseCpus(
+        [0, 1],
+        new Map([
+          [0, [0]],
+          [1, [1]],
+        ]),
+        undefined,
+        [0, 1],
+      ),
+    ).toEqual([0, 1]);
   });
 });

@@ -152,7 +152,11 @@ describe('merge of damaged parts', () => {
   async function expectRejected(parts: string[], message: RegExp): Promise<void> {
     const before = parts.map((p) => fs.readFileSync(p));
     const out = path.join(dir, 'damaged-merged.pcap');
-    await expect(native.mergePcaps(parts, out)).rejects.toMatchObject({ name: 'BurstcapError', code: 'MERGE_INPUT_DAMAGED', message: expect.stringMatching(message) });
+    await expect(native.mergePcaps(parts, out)).rejects.toMatchObject({
+      name: 'BurstcapError',
+      code: 'MERGE_INPUT_DAMAGED',
+      message: expect.stringMatching(message),
+    });
     // The merge never touches its inputs: the session keeps them after this failure.
     parts.forEach((p, i) => expect(fs.readFileSync(p).equals(before[i]!), p).toBe(true));
   }

@@ -12,7 +12,18 @@ import { buildPlan, checkOutputs, checkStdoutStream, STDOUT_PATH } from '../../s
 import { parseTuple } from '../../src/main/options/tuple';
 
 function port(id: number, rxq: number, txq: number): PortInfo {
-  return { port: id, name: `net_null${id}`, driver: 'net_null', mac: '00:00:00:00:00:00', rxQueues: rxq, txQueues: txq, socket: 0, linkUp: true, linkSpeedMbps: 0, probed: true };
+  return {
+    port: id,
+    name: `net_null${id}`,
+    driver: 'net_null',
+    mac: '00:00:00:00:00:00',
+    rxQueues: rxq,
+    txQueues: txq,
+    socket: 0,
+    linkUp: true,
+    linkSpeedMbps: 0,
+    probed: true,
+  };
 }
 const PORTS = [port(0, 2, 2)];
 const OPTS = { writer: 'native' as const, isInterface: (n: string) => n === '-' || n === 'veth0' };
@@ -58,7 +69,9 @@ describe('rx-dev=- among the options', () => {
     expect(json.code).toBe('STDOUT_TWICE');
     expect(json.message).toMatch(/--json - and an rx-dev=-/);
     expect(() => checkJsonTarget('-', false)).not.toThrow();
-    expect(usage(() => validateCapture({ pdump: ['port=0,queue=0,rx-dev=-'], rotate: ['packets:10'] }, CLI_OPTION_NAMES)).code).toBe('ROTATION_OF_STDOUT');
+    expect(usage(() => validateCapture({ pdump: ['port=0,queue=0,rx-dev=-'], rotate: ['packets:10'] }, CLI_OPTION_NAMES)).code).toBe(
+      'ROTATION_OF_STDOUT',
+    );
     expect(usage(() => validateCapture({ pdump: ['port=0,queue=0,rx-dev=-'], writer: 'vdev' }, CLI_OPTION_NAMES)).code).toBe('STDOUT_NEEDS_NATIVE');
   });
 

@@ -128,20 +128,14 @@ describe('parseTuple: accepted tuples', () => {
 describe('parseTuple: rejected tuples', () => {
   it('formats the message as quoted tuple, key=value, and a fix', () => {
     const text = 'port=0,queue=*,rx-dev=a.pcap,ring-size=1000';
-    expect(parseError(text).message).toBe(
-      "--pdump 'port=0,queue=*,rx-dev=a.pcap,ring-size=1000': ring-size=1000 is not a power of two (try 1024)",
-    );
+    expect(parseError(text).message).toBe("--pdump 'port=0,queue=*,rx-dev=a.pcap,ring-size=1000': ring-size=1000 is not a power of two (try 1024)");
   });
 
   it('rejects an empty tuple', () => {
     expectRejected('', 'TUPLE_EMPTY', 'port=0,queue=*,rx-dev=');
   });
 
-  it.each([
-    ['port=0,,queue=*,rx-dev=a'],
-    [`${BASE},`],
-    [`,${BASE}`],
-  ])('rejects an empty field in %s', (text) => {
+  it.each([['port=0,,queue=*,rx-dev=a'], [`${BASE},`], [`,${BASE}`]])('rejects an empty field in %s', (text) => {
     expectRejected(text, 'TUPLE_EMPTY_FIELD', "','");
   });
 
@@ -185,19 +179,16 @@ describe('parseTuple: rejected tuples', () => {
     expectRejected(text, 'TUPLE_REPEATED_KEY', ...fragments);
   });
 
-  it.each(['port', 'device_id', 'queue', 'rx-dev', 'tx-dev', 'ring-size', 'mbuf-size', 'total-num-mbufs'])(
-    'rejects an empty value for %s',
-    (key) => {
-      const fields = new Map([
-        ['port', '0'],
-        ['queue', '*'],
-        ['rx-dev', 'rx.pcap'],
-      ]);
-      fields.set(key, '');
-      const text = [...fields].map(([k, v]) => `${k}=${v}`).join(',');
-      expectRejected(text, 'TUPLE_EMPTY_VALUE', `${key}=`, `${key}=<value>`);
-    },
-  );
+  it.each(['port', 'device_id', 'queue', 'rx-dev', 'tx-dev', 'ring-size', 'mbuf-size', 'total-num-mbufs'])('rejects an empty value for %s', (key) => {
+    const fields = new Map([
+      ['port', '0'],
+      ['queue', '*'],
+      ['rx-dev', 'rx.pcap'],
+    ]);
+    fields.set(key, '');
+    const text = [...fields].map(([k, v]) => `${k}=${v}`).join(',');
+    expectRejected(text, 'TUPLE_EMPTY_VALUE', `${key}=`, `${key}=<value>`);
+  });
 
   it('rejects port together with device_id', () => {
     expectRejected('port=0,device_id=0000:3b:00.0,queue=*,rx-dev=a', 'TUPLE_PORT_AND_DEVICE', 'port=0', 'device_id=0000:3b:00.0', 'exactly one');
@@ -336,7 +327,11 @@ function tryParse(text: string): PdumpTuple | BurstcapError {
 
 const edgeWhitespace = /^\s|\s$/;
 const pathArb = fc
-  .oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, unit: 'binary' }), fc.constantFrom('/tmp/a=b.pcap', 'eth0', 'my file.pcap'))
+  .oneof(
+    fc.string({ minLength: 1, maxLength: 40 }),
+    fc.string({ minLength: 1, unit: 'binary' }),
+    fc.constantFrom('/tmp/a=b.pcap', 'eth0', 'my file.pcap'),
+  )
   .filter((s) => s.length > 0 && !s.includes(',') && !edgeWhitespace.test(s));
 
 interface Generated {
@@ -399,7 +394,10 @@ describe('parseTuple properties', () => {
   });
 
   it('round-trips every accepted tuple through formatTuple', () => {
-    const accepted = fc.oneof(anyTupleText, generatedTextArb.map(({ text }) => text));
+    const accepted = fc.oneof(
+      anyTupleText,
+      generatedTextArb.map(({ text }) => text),
+    );
     fc.assert(
       fc.property(accepted, (text) => {
         const result = tryParse(text);

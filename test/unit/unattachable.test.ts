@@ -45,10 +45,14 @@ describe('judgeProcess', () => {
     expect(judgeProcess(proc({ mapsText: [LIBC, MEMFD].join('\n') }), OWN)).toBeUndefined();
   });
   it('names another release, another mount namespace and, for a non-root burstcap, another user', () => {
-    expect(judgeProcess(proc({ mapsText: [EAL_24, HUGEFILE, CONFIG].join('\n') }), OWN)!.why).toMatch(/librte_eal\.so\.25\.0; burstcap uses librte_eal\.so\.23\.0/);
+    expect(judgeProcess(proc({ mapsText: [EAL_24, HUGEFILE, CONFIG].join('\n') }), OWN)!.why).toMatch(
+      /librte_eal\.so\.25\.0; burstcap uses librte_eal\.so\.23\.0/,
+    );
     expect(judgeProcess(proc({ otherMountNs: true }), OWN)!.why).toMatch(/another mount namespace/);
     expect(judgeProcess(proc({ uid: 1000 }), { ...OWN, uid: 1001 })!.why).toMatch(/as uid 1000/);
     expect(judgeProcess(proc({ uid: 1000, mapsText: [EAL, HUGEFILE, CONFIG].join('\n') }), OWN)).toBeUndefined();
-    expect(judgeProcess(proc({ args: ['dpdk-proc-info', '--proc-type=secondary'], mapsText: [EAL_24, HUGEFILE, CONFIG].join('\n') }), OWN)).toBeUndefined();
+    expect(
+      judgeProcess(proc({ args: ['dpdk-proc-info', '--proc-type=secondary'], mapsText: [EAL_24, HUGEFILE, CONFIG].join('\n') }), OWN),
+    ).toBeUndefined();
   });
 });

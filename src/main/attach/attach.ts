@@ -128,7 +128,7 @@ export function attach(opts: AttachOptions): Attachment {
     throw runtimeError(
       'MEMPOOL_OPS_UNVERIFIED',
       `cannot check that the primary and burstcap agree on the mempool ops order (${(err as Error).message}); ` +
-        'run burstcap as root or as the user that runs the primary, so that it can read the primary\'s memory',
+        "run burstcap as root or as the user that runs the primary, so that it can read the primary's memory",
       { detail: err instanceof BurstcapError ? err.detail : undefined },
     );
   }

@@ -94,10 +94,7 @@ export function describeStopped(pid: number): string | undefined {
  * of its threads has been seen outside the callbacks, or with settled: false
  * at the timeout (or when `giveUp()` turns true).
  */
-export async function callbacksSettled(
-  primaryPid: number,
-  options: { timeoutMs?: number; giveUp?: () => boolean } = {},
-): Promise<SettleResult> {
+export async function callbacksSettled(primaryPid: number, options: { timeoutMs?: number; giveUp?: () => boolean } = {}): Promise<SettleResult> {
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
   const baseline = new Map<string, bigint>();

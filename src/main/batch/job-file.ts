@@ -132,13 +132,17 @@ function readJob(raw: unknown, index: number, defaults: Record<string, unknown>,
   const nameValue = raw['name'] ?? `job${index + 1}`;
   if (typeof nameValue !== 'string' || !NAME_RULE.test(nameValue)) {
     // The name goes into file names through {job}: no '/', no spaces, no leading '-' or '.'.
-    throw usageError('BATCH_BAD_NAME', `${file}: job ${index + 1}: name ${describe(nameValue)} must be letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    throw usageError(
+      'BATCH_BAD_NAME',
+      `${file}: job ${index + 1}: name ${describe(nameValue)} must be letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   const where = `${file}: job '${nameValue}'`;
   checkKeys(raw, where, true);
   const merged: Record<string, unknown> = { ...defaults, ...raw };
   const dir = merged['dir'];
-  if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw usageError('BATCH_BAD_DIR', `${where}: dir: expected a directory name, got ${describe(dir)}`);
+  if (dir !== undefined && (typeof dir !== 'string' || dir === ''))
+    throw usageError('BATCH_BAD_DIR', `${where}: dir: expected a directory name, got ${describe(dir)}`);
   if (typeof dir === 'string' && dir.includes(',')) throw usageError('BATCH_BAD_DIR', `${where}: dir ${dir} contains ',', which a tuple cannot hold`);
   const values: TemplateValues = { job: nameValue, dir: dir, date };
   const input = Object.fromEntries(Object.keys(CAPTURE_KEYS).map((k) => [k, merged[k]])) as Record<CaptureKey, unknown>;
@@ -147,9 +151,11 @@ function readJob(raw: unknown, index: number, defaults: Record<string, unknown>,
   try {
     let tuples: string[] = [];
     if (Array.isArray(input.pdump) && input.pdump.every((t) => typeof t === 'string')) {
-      tuples = (input.pdump).map((text) => expandTuple(text, parseTuple(text), values, `${where} pdump '${text}'`));
+      tuples = input.pdump.map((text) => expandTuple(text, parseTuple(text), values, `${where} pdump '${text}'`));
     }
-    const captureInput = Object.fromEntries(Object.entries(CAPTURE_KEYS).map(([key, option]) => [option, key === 'pdump' && tuples.length > 0 ? tuples : input[key as CaptureKey]])) as unknown as CaptureInput;
+    const captureInput = Object.fromEntries(
+      Object.entries(CAPTURE_KEYS).map(([key, option]) => [option, key === 'pdump' && tuples.length > 0 ? tuples : input[key as CaptureKey]]),
+    ) as unknown as CaptureInput;
     const request = validateCapture(captureInput, KEY_NAMES);
     return { index, name: nameValue, request, args: childArgs(input, tuples) };
   } catch (err) {
@@ -199,12 +205,17 @@ export function readJobDocument(doc: unknown, file: string, started: string): Ba
   const writers = new Map<string, string>();
   for (const job of jobs) {
     const earlier = names.get(job.name);
-    if (earlier !== undefined) throw usageError('BATCH_DUPLICATE_NAME', `${file}: jobs ${earlier + 1} and ${job.index + 1} are both named '${job.name}'; names must differ`);
+    if (earlier !== undefined)
+      throw usageError('BATCH_DUPLICATE_NAME', `${file}: jobs ${earlier + 1} and ${job.index + 1} are both named '${job.name}'; names must differ`);
     names.set(job.name, job.index);
     // Two jobs writing one file would overwrite each other, whichever order they run in.
     for (const out of outputsOf(job)) {
       const other = writers.get(out);
-      if (other !== undefined) throw usageError('BATCH_SAME_OUTPUT', `${file}: jobs '${other}' and '${job.name}' both write ${out}; give each job its own files (e.g. with {job})`);
+      if (other !== undefined)
+        throw usageError(
+          'BATCH_SAME_OUTPUT',
+          `${file}: jobs '${other}' and '${job.name}' both write ${out}; give each job its own files (e.g. with {job})`,
+        );
       writers.set(out, job.name);
     }
   }

@@ -95,7 +95,11 @@ export function preflight(jobs: readonly BatchJob[], parallel: number, pages: Hu
     if (!isBurstcapError(err)) throw err;
     const names = set.map((i) => `'${jobs[i]!.name}'`).join(', ');
     for (const i of set) {
-      problems.push({ job: jobs[i]!.name, code: err.code, message: `with ${names} running at once (--parallel ${parallel}): ${err.message}; or lower --parallel` });
+      problems.push({
+        job: jobs[i]!.name,
+        code: err.code,
+        message: `with ${names} running at once (--parallel ${parallel}): ${err.message}; or lower --parallel`,
+      });
     }
   }
   return { problems, concurrent: set.map((i) => jobs[i]!.name), neededBytes: weights.reduce((s, w, i) => (set.includes(i) ? s + w : s), 0) };

@@ -62,7 +62,10 @@ export function defaultParallel(): number {
 export function parseParallel(text: string | undefined): number {
   if (text === undefined) return defaultParallel();
   if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 1024) {
-    throw usageError('BAD_PARALLEL', `--parallel ${text}: give the number of jobs to run at once, from 1 to 1024 (default: ${defaultParallel()}, the CPUs this process may use)`);
+    throw usageError(
+      'BAD_PARALLEL',
+      `--parallel ${text}: give the number of jobs to run at once, from 1 to 1024 (default: ${defaultParallel()}, the CPUs this process may use)`,
+    );
   }
   return Number(text);
 }
@@ -71,10 +74,14 @@ function dryRun(jobs: readonly BatchJob[], parallel: number, file: string): numb
   const result = preflight(jobs, parallel);
   for (const p of result.problems) process.stderr.write(`burstcap: error: ${file}: job '${p.job}': ${p.message}\n`);
   if (result.problems.length > 0) {
-    process.stderr.write(`burstcap: ${result.problems.length} problem(s) in ${new Set(result.problems.map((p) => p.job)).size} of ${jobs.length} job(s); nothing was started\n`);
+    process.stderr.write(
+      `burstcap: ${result.problems.length} problem(s) in ${new Set(result.problems.map((p) => p.job)).size} of ${jobs.length} job(s); nothing was started\n`,
+    );
     return EXIT_USAGE;
   }
-  process.stderr.write(`${file}: ${jobs.length} job(s) checked; at most ${result.concurrent.length} run at once (${result.concurrent.join(', ')}), about ${(result.neededBytes / 2 ** 20).toFixed(0)} MiB of hugepages\n`);
+  process.stderr.write(
+    `${file}: ${jobs.length} job(s) checked; at most ${result.concurrent.length} run at once (${result.concurrent.join(', ')}), about ${(result.neededBytes / 2 ** 20).toFixed(0)} MiB of hugepages\n`,
+  );
   return EXIT_OK;
 }
 
@@ -144,7 +151,8 @@ export async function runBatchCommand(cmd: BatchCommand): Promise<number> {
     // one told to stop before it was capturing, which then ends without
     // having captured anything (burstcap's STOPPED_BEFORE_START, or SIGINT
     // before its handlers were installed, when nothing was attached yet).
-    const stoppedByUs = proc.interrupts > 0 && (outcome.exitCode === 0 || outcome.signal === 'SIGINT' || (!proc.capturing && outcome.summary === undefined));
+    const stoppedByUs =
+      proc.interrupts > 0 && (outcome.exitCode === 0 || outcome.signal === 'SIGINT' || (!proc.capturing && outcome.summary === undefined));
     v.status = stoppedByUs ? 'stopped' : outcome.exitCode !== 0 ? 'failed' : 'ok';
     if (stoppedByUs && outcome.exitCode === 0) v.error = undefined;
     board.changed(v);

@@ -25,7 +25,11 @@ export interface Footprint {
 }
 
 /** What a job claims in its primary. `resolveDevice` maps a device_id to its port id where the primary told us. */
-export function footprintOf(prefix: string, tuples: readonly PdumpTuple[], resolveDevice: (name: string) => number | undefined = () => undefined): Footprint {
+export function footprintOf(
+  prefix: string,
+  tuples: readonly PdumpTuple[],
+  resolveDevice: (name: string) => number | undefined = () => undefined,
+): Footprint {
   const claims: Claim[] = [];
   for (const t of tuples) {
     let port: PortRef;

@@ -93,7 +93,13 @@ export function formatTable(views: readonly JobView[]): string {
     seconds(v, now),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const errors = views.filter((v) => v.error !== undefined && (v.status === 'failed' || v.status === 'skipped')).map((v) => `  ${v.job.name}: ${v.error}`);
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const errors = views
+    .filter((v) => v.error !== undefined && (v.status === 'failed' || v.status === 'skipped'))
+    .map((v) => `  ${v.job.name}: ${v.error}`);
   return [fmt(header), ...rows.map(fmt), ...errors].join('\n') + '\n';
 }

@@ -50,16 +50,25 @@ export function expandPath(value: string, tuple: PdumpTuple, values: TemplateVal
       case 'port':
         if (tuple.source.kind !== 'port') {
           // The port id of a device is known only to the primary, and a name that changes with it is not a stable file name.
-          throw usageError('BATCH_TEMPLATE', `${where}: {port} needs port=<id> in the tuple, not device_id=${tuple.source.deviceId}; write the name into the path instead`);
+          throw usageError(
+            'BATCH_TEMPLATE',
+            `${where}: {port} needs port=<id> in the tuple, not device_id=${tuple.source.deviceId}; write the name into the path instead`,
+          );
         }
         return String(tuple.source.port);
       case 'dir':
         if (values.dir === undefined) {
-          throw usageError('BATCH_TEMPLATE', `${where}: ${value} uses {dir} but neither the job nor the defaults have a dir key; add "dir": "<directory>"`);
+          throw usageError(
+            'BATCH_TEMPLATE',
+            `${where}: ${value} uses {dir} but neither the job nor the defaults have a dir key; add "dir": "<directory>"`,
+          );
         }
         return values.dir;
       default:
-        throw usageError('BATCH_TEMPLATE', `${where}: ${value} uses an unknown template {${name}} (known: ${TEMPLATE_NAMES.map((n) => `{${n}}`).join(', ')})`);
+        throw usageError(
+          'BATCH_TEMPLATE',
+          `${where}: ${value} uses an unknown template {${name}} (known: ${TEMPLATE_NAMES.map((n) => `{${n}}`).join(', ')})`,
+        );
     }
   });
 }

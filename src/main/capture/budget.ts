@@ -29,7 +29,11 @@ export function captureBytes(plan: CapturePlan): number {
   return Math.ceil(total * PAGE_SLACK);
 }
 
-export interface HugepageState { freeBytes: number; totalBytes: number; pageBytes: number }
+export interface HugepageState {
+  freeBytes: number;
+  totalBytes: number;
+  pageBytes: number;
+}
 
 export function hugepageState(meminfo = '/proc/meminfo'): HugepageState {
   const text = fs.readFileSync(meminfo, 'utf8');

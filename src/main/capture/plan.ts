@@ -22,9 +22,9 @@ export function formatOf(file: string, format: OutputFormat | undefined): Output
 
 /** Where one ring's packets go. */
 export type RingSink =
-  | { kind: 'file'; path: string }           // written by the worker itself
-  | { kind: 'vdev-file'; path: string }      // written by a net_pcap vdev (tx_pcap=)
-  | { kind: 'iface'; iface: string };        // sent to an interface by a net_pcap vdev (tx_iface=)
+  | { kind: 'file'; path: string } // written by the worker itself
+  | { kind: 'vdev-file'; path: string } // written by a net_pcap vdev (tx_pcap=)
+  | { kind: 'iface'; iface: string }; // sent to an interface by a net_pcap vdev (tx_iface=)
 
 export interface RingPlan {
   index: number;
@@ -230,16 +230,25 @@ export function feedsParts(plan: CapturePlan, index: number): boolean {
  */
 export function checkStdoutStream(fd = 1): void {
   if (tty.isatty(fd)) {
-    throw usageError('STDOUT_IS_TERMINAL', "rx-dev=- writes binary packets to stdout, which is a terminal; pipe it (| tshark -r -, | tcpdump -r -) or redirect it to a file (> out.pcap)");
+    throw usageError(
+      'STDOUT_IS_TERMINAL',
+      'rx-dev=- writes binary packets to stdout, which is a terminal; pipe it (| tshark -r -, | tcpdump -r -) or redirect it to a file (> out.pcap)',
+    );
   }
   let st: fs.Stats;
   try {
     st = fs.fstatSync(fd);
   } catch (err) {
-    throw usageError('STDOUT_CLOSED', `rx-dev=- writes to stdout, but stdout is not open (${(err as Error).message}); pipe it or redirect it to a file`);
+    throw usageError(
+      'STDOUT_CLOSED',
+      `rx-dev=- writes to stdout, but stdout is not open (${(err as Error).message}); pipe it or redirect it to a file`,
+    );
   }
   if (st.isSocket()) {
-    throw usageError('STDOUT_IS_SOCKET', 'rx-dev=- writes to stdout, but stdout is a socket, which cannot be reopened for the capture; pipe it through cat or give a FIFO (mkfifo) as rx-dev');
+    throw usageError(
+      'STDOUT_IS_SOCKET',
+      'rx-dev=- writes to stdout, but stdout is a socket, which cannot be reopened for the capture; pipe it through cat or give a FIFO (mkfifo) as rx-dev',
+    );
   }
 }
 

@@ -89,7 +89,9 @@ export class Reporter {
       this.#line(`  port ${o.port} queue ${o.queue} ${o.direction}: ${formatCount(o.packets)} packets, ${formatBytes(o.bytes)}${drops} -> ${o.file}`);
     }
     for (const p of s.ports) {
-      this.#line(`  port ${p.port}: accepted ${formatCount(p.accepted)}, filtered ${formatCount(p.filtered)}, nombuf ${formatCount(p.nombuf)}, ringfull ${formatCount(p.ringfull)}`);
+      this.#line(
+        `  port ${p.port}: accepted ${formatCount(p.accepted)}, filtered ${formatCount(p.filtered)}, nombuf ${formatCount(p.nombuf)}, ringfull ${formatCount(p.ringfull)}`,
+      );
     }
   }
 }

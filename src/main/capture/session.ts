@@ -15,9 +15,30 @@ import { primaryHeapFree, primaryPorts, probeFailures } from '../primary/inspect
 import { workerCpus } from '../primary/busy-cpus';
 import { stopCallbacks, type StopVerdict } from '../attach/callbacks';
 import { cleanupLeftovers, describeCleanup } from '../leftovers/cleanup';
-import { native, type CallbackRef, type MergePcapngOptions, type PcapngInterface, type PcapngSection, type PcapngStats, type PdumpCounters, type PortInfo } from '../core/native';
+import {
+  native,
+  type CallbackRef,
+  type MergePcapngOptions,
+  type PcapngInterface,
+  type PcapngSection,
+  type PcapngStats,
+  type PdumpCounters,
+  type PortInfo,
+} from '../core/native';
 import { OwnerRecord } from '../leftovers/owner-record';
-import { buildPlan, checkOutputs, feedsParts, isStdoutOutput, PARTS_DIR_PREFIX, placeParts, type CapturePlan, type OutputFormat, type OutputPlan, type RingPlan, type WriterKind } from './plan';
+import {
+  buildPlan,
+  checkOutputs,
+  feedsParts,
+  isStdoutOutput,
+  PARTS_DIR_PREFIX,
+  placeParts,
+  type CapturePlan,
+  type OutputFormat,
+  type OutputPlan,
+  type RingPlan,
+  type WriterKind,
+} from './plan';
 import { PostRotate, rotateOptions, type RotationSpec } from '../options/rotation';
 import { formatMode, makePrivateDir, openPrivateFile, outputMode, removePrivateDir } from '../core/private-files';
 import { primaryStillAlive } from '../primary/runtime-dir';
@@ -46,7 +67,8 @@ const MAX_VDEV_ARGS = 63;
 const SHORT_TMP = '/tmp';
 const STAGING_DIR_PREFIX = 'bc';
 
-export type StopReason = 'signal' | 'count' | 'duration' | 'filesize' | 'files' | 'primary-exited' | 'write-error' | 'worker-failed' | 'output-closed';
+export type StopReason =
+  'signal' | 'count' | 'duration' | 'filesize' | 'files' | 'primary-exited' | 'write-error' | 'worker-failed' | 'output-closed';
 
 /** write(2)'s errno when the reader of a pipe went away (Node ignores SIGPIPE). */
 const EPIPE = 32;
@@ -120,7 +142,9 @@ export interface OutputSummary {
   nombuf: number;
 }
 
-export interface PortSummary extends PdumpCounters { port: number }
+export interface PortSummary extends PdumpCounters {
+  port: number;
+}
 
 export interface CaptureSummary {
   elapsed_s: number;
@@ -149,7 +173,11 @@ function wallNs(): bigint {
 /** The primary's command line, as /proc shows it: for the pcapng section comment. */
 function primaryCommand(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((a) => a !== '').join(' ');
+    return fs
+      .readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+      .split('\0')
+      .filter((a) => a !== '')
+      .join(' ');
   } catch {
     return '';
   }
@@ -515,7 +543,13 @@ export class CaptureSession {
     }
   }
 
-  #startWorkers(plan: CapturePlan, rings: readonly number[], vdevPorts: readonly (number | undefined)[], cpus: readonly number[], a: Attachment): DrainWorkers {
+  #startWorkers(
+    plan: CapturePlan,
+    rings: readonly number[],
+    vdevPorts: readonly (number | undefined)[],
+    cpus: readonly number[],
+    a: Attachment,
+  ): DrainWorkers {
     const specs: WorkerSpec[] = plan.rings.map((r, i) => {
       const spec: WorkerSpec = {
         ringId: rings[i]!,
@@ -700,11 +734,26 @@ export class CaptureSession {
         const rings: RingProgress[] = plan.rings.map((r, i) => {
           const c = workers.counters(i);
           const q = this.#queueStats(r);
-          return { port: r.port, queue: r.queue, direction: r.direction, packets: c.packets, bytes: c.bytes, queued: c.queued, dropped: q.ringfull + q.nombuf };
+          return {
+            port: r.port,
+            queue: r.queue,
+            direction: r.direction,
+            packets: c.packets,
+            bytes: c.bytes,
+            queued: c.queued,
+            dropped: q.ringfull + q.nombuf,
+          };
         });
         // Totals from the same reading as the rings, so that they add up.
         const sum = (key: 'packets' | 'bytes' | 'dropped'): number => rings.reduce((s, r) => s + r[key], 0);
-        this.#emit({ type: 'progress', elapsedS: (now - started) / 1000, packets: sum('packets'), bytes: sum('bytes'), dropped: sum('dropped'), rings });
+        this.#emit({
+          type: 'progress',
+          elapsedS: (now - started) / 1000,
+          packets: sum('packets'),
+          bytes: sum('bytes'),
+          dropped: sum('dropped'),
+          rings,
+        });
       }
     }
   }
@@ -748,7 +797,9 @@ export class CaptureSession {
         files.push({ file: out.path, packets: merged.packets });
       } catch (err) {
         if (out.partsDir !== undefined) this.#keptDirs.add(out.partsDir);
-        errors.push(`merging ${out.path} failed: ${(err as Error).message}; the per-queue parts are kept in ${out.partsDir ?? path.dirname(out.path)}`);
+        errors.push(
+          `merging ${out.path} failed: ${(err as Error).message}; the per-queue parts are kept in ${out.partsDir ?? path.dirname(out.path)}`,
+        );
       }
     }
     return files;

@@ -127,12 +127,28 @@ function buildProgram(): Command {
     .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
     .option('--pdump <tuple>', 'what to capture and where (repeatable; see below)', collect, [])
     .option('-c, --count <packets>', 'stop after this many packets in total')
-    .option('-a, --duration <condition>', 'stop after this long (10, 2.5, 500ms, 2m, duration:10), or at filesize:<kB>, files:<n>, packets:<n> (repeatable)', collect, [])
-    .option('-b, --ring-buffer <limit>', 'rotate files at filesize:<kB>, duration:<s>, interval:<s> or packets:<n>; files:<n> keeps the newest n (repeatable)', collect, [])
+    .option(
+      '-a, --duration <condition>',
+      'stop after this long (10, 2.5, 500ms, 2m, duration:10), or at filesize:<kB>, files:<n>, packets:<n> (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-b, --ring-buffer <limit>',
+      'rotate files at filesize:<kB>, duration:<s>, interval:<s> or packets:<n>; files:<n> keeps the newest n (repeatable)',
+      collect,
+      [],
+    )
     .option('--post-rotate <command>', "run '<command> <file>' for each file a rotation closed, as tcpdump's -z")
     .addOption(new Option('--format <format>', 'pcap or pcapng for every output (a .pcapng path is pcapng anyway)').default('pcap'))
-    .option('-f, --filter <expression>', "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches")
-    .option('-s, --snaplen <bytes>', 'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)')
+    .option(
+      '-f, --filter <expression>',
+      "capture only packets matching this pcap-filter expression, as tcpdump's (e.g. 'tcp port 443'); the primary tests each packet and copies only the matches",
+    )
+    .option(
+      '-s, --snaplen <bytes>',
+      'copy at most this many bytes of each packet, e.g. 128 for headers only; the primary copies less (default: whole packets)',
+    )
     .option('--json <file|->', 'write the summary as JSON to a file, or - for stdout')
     .option('-g, --group-read', "make the files readable by the owner's group (0640) instead of the owner only (0600), as dumpcap's -g")
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
@@ -189,7 +205,10 @@ function buildProgram(): Command {
     .description("dpdk-pdump's own command line: burstcap pdump <EAL args> -- --pdump '<tuple>' [...] [--multi]")
     .argument('[args...]')
     .helpOption(false)
-    .addHelpText('after', "\nExample:\n  burstcap pdump -l 1 --file-prefix rte -- --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap'\n(lcore options are replaced by a free lcore id; --multi is accepted: every ring has its own worker anyway;\n -g after -- makes the files 0640 instead of 0600)\n");
+    .addHelpText(
+      'after',
+      "\nExample:\n  burstcap pdump -l 1 --file-prefix rte -- --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap'\n(lcore options are replaced by a free lcore id; --multi is accepted: every ring has its own worker anyway;\n -g after -- makes the files 0640 instead of 0600)\n",
+    );
 
   program
     .command('list')
@@ -198,7 +217,11 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('-v, --verbose', "show DPDK's own log")
     .action((o: Record<string, unknown>) => {
-      process.exitCode = runListCommand({ prefix: o['filePrefix'] as string, json: Boolean(o['json']), verbose: o['verbose'] as boolean | undefined });
+      process.exitCode = runListCommand({
+        prefix: o['filePrefix'] as string,
+        json: Boolean(o['json']),
+        verbose: o['verbose'] as boolean | undefined,
+      });
     });
 
   program
@@ -208,13 +231,17 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('-v, --verbose', "show DPDK's own log")
     .action(async (o: Record<string, unknown>) => {
-      process.exitCode = await runCleanupCommand({ prefix: o['filePrefix'] as string, json: Boolean(o['json']), verbose: o['verbose'] as boolean | undefined });
+      process.exitCode = await runCleanupCommand({
+        prefix: o['filePrefix'] as string,
+        json: Boolean(o['json']),
+        verbose: o['verbose'] as boolean | undefined,
+      });
     });
 
   program
     .command('doctor')
     .description('check hugepages, permissions, the primary, pdump, versions, mempool ops, lcores and CPUs; print each with its fix')
-    .option('--file-prefix <prefix>', "also check the primary with this EAL --file-prefix")
+    .option('--file-prefix <prefix>', 'also check the primary with this EAL --file-prefix')
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
       process.exitCode = await runDoctorCommand({ prefix: o['filePrefix'] as string | undefined, json: Boolean(o['json']) });
@@ -226,7 +253,10 @@ function buildProgram(): Command {
     .option('-a, --duration <seconds>', 'how long to capture', String(DEMO_SECONDS))
     .option('--keep', 'keep the capture files (printed at the end)')
     .action(async (o: Record<string, unknown>) => {
-      process.exitCode = await runDemoCommand({ durationS: parseAutostops([o['duration'] as string]).durationS ?? DEMO_SECONDS, keep: Boolean(o['keep']) });
+      process.exitCode = await runDemoCommand({
+        durationS: parseAutostops([o['duration'] as string]).durationS ?? DEMO_SECONDS,
+        keep: Boolean(o['keep']),
+      });
     });
 
   program

@@ -6,12 +6,27 @@
 import { BurstcapError } from './errors';
 import { ADDON_FILE } from './paths';
 
-export interface AttachResult { mainLcore: number; socket: number; tscHz: number }
-export interface ClockRef { tsc: bigint; ns: bigint; hz: bigint }
+export interface AttachResult {
+  mainLcore: number;
+  socket: number;
+  tscHz: number;
+}
+export interface ClockRef {
+  tsc: bigint;
+  ns: bigint;
+  hz: bigint;
+}
 /** A port as this process opened it (native listPorts). */
 export interface LocalPortInfo {
-  port: number; name: string; driver: string; mac: string;
-  rxQueues: number; txQueues: number; socket: number; linkUp: boolean; linkSpeedMbps: number;
+  port: number;
+  name: string;
+  driver: string;
+  mac: string;
+  rxQueues: number;
+  txQueues: number;
+  socket: number;
+  linkUp: boolean;
+  linkSpeedMbps: number;
 }
 /** A port of the primary (primary.ts primaryPorts): opened here, or known from the primary's telemetry only. */
 export interface PortInfo extends LocalPortInfo {
@@ -25,7 +40,12 @@ export interface PortInfo extends LocalPortInfo {
  * port by: every request carries it, so a callback on a port this process
  * could not probe is enabled, tracked and disabled like any other.
  */
-export interface CallbackRef { port: number; device: string; queue: number; direction: 1 | 2 }
+export interface CallbackRef {
+  port: number;
+  device: string;
+  queue: number;
+  direction: 1 | 2;
+}
 export interface DisableResult extends CallbackRef {
   /** The primary read the request and replied. */
   answered: boolean;
@@ -36,25 +56,58 @@ export interface DisableResult extends CallbackRef {
   errno: number;
   message: string;
 }
-export interface PdumpCounters { accepted: number; filtered: number; nombuf: number; ringfull: number }
-export interface MempoolOpsAlignment { localBefore: string[]; primary: string[]; localAfter: string[]; changed: boolean }
+export interface PdumpCounters {
+  accepted: number;
+  filtered: number;
+  nombuf: number;
+  ringfull: number;
+}
+export interface MempoolOpsAlignment {
+  localBefore: string[];
+  primary: string[];
+  localAfter: string[];
+  changed: boolean;
+}
 /**
  * snaplen: the longest record, for the file header; 0 = whole packets.
  * mode: permission bits of the file (default 0600), set on an existing file too.
  * exclusive: the file must be new (O_EXCL|O_NOFOLLOW), for temporary parts.
  */
 export interface DrainOptions {
-  path?: string; snaplen?: number; mode?: number; exclusive?: boolean; vdevPort?: number; clock: ClockRef;
+  path?: string;
+  snaplen?: number;
+  mode?: number;
+  exclusive?: boolean;
+  vdevPort?: number;
+  clock: ClockRef;
   /** Written as pcapng: the file's section and interfaces, and what this ring's packets are. */
   pcapng?: PcapngRingOptions;
   rotate?: RotateOptions;
 }
 /** The pcapng section header's options (shb_hardware, shb_os, shb_userappl, a comment). */
-export interface PcapngSection { hardware?: string; os?: string; userappl?: string; comment?: string }
+export interface PcapngSection {
+  hardware?: string;
+  os?: string;
+  userappl?: string;
+  comment?: string;
+}
 /** One interface description block: if_name, if_description, if_MACaddr, snaplen, if_filter. */
-export interface PcapngInterface { name: string; description: string; mac: string; snaplen: number; filter?: string }
+export interface PcapngInterface {
+  name: string;
+  description: string;
+  mac: string;
+  snaplen: number;
+  filter?: string;
+}
 /** One interface statistics block; times in ns since the epoch. */
-export interface PcapngStats { interfaceId: number; startNs: bigint; endNs: bigint; ifrecv: number; ifdrop: number; filteraccept: number }
+export interface PcapngStats {
+  interfaceId: number;
+  startNs: bigint;
+  endNs: bigint;
+  ifrecv: number;
+  ifdrop: number;
+  filteraccept: number;
+}
 export interface PcapngRingOptions {
   section: PcapngSection;
   interfaces: PcapngInterface[];
@@ -66,7 +119,15 @@ export interface PcapngRingOptions {
   stats: { port: number; queue: number; direction: 1 | 2 };
 }
 /** -b limits and -a files:, as bigints (0 = unset). startNs: the capture's start, shared by every ring. */
-export interface RotateOptions { fileBytes: bigint; packets: bigint; durationNs: bigint; intervalNs: bigint; startNs: bigint; files: bigint; maxFiles: bigint }
+export interface RotateOptions {
+  fileBytes: bigint;
+  packets: bigint;
+  durationNs: bigint;
+  intervalNs: bigint;
+  startNs: bigint;
+  files: bigint;
+  maxFiles: bigint;
+}
 export interface MergePcapngOptions {
   section: PcapngSection;
   interfaces: PcapngInterface[];
@@ -75,11 +136,31 @@ export interface MergePcapngOptions {
   stats: PcapngStats[];
 }
 /** mode: permission bits of a new or overwritten file (default 0600); exclusive: it must be new. */
-export interface FileOptions { mode?: number; exclusive?: boolean }
+export interface FileOptions {
+  mode?: number;
+  exclusive?: boolean;
+}
 /** packets: records in the merged file; parts: records read from each input, in order. */
-export interface MergeResult { packets: number; parts: number[] }
-export interface DrainResult { packets: number; bytes: number; wireBytes: number; malformed: number; overQuota: number; files: { file: string; packets: number }[] }
-export interface RingInfo { ring: string; pool: string; ringCount: number; ringCapacity: number; poolAvailable: number; poolInUse: number }
+export interface MergeResult {
+  packets: number;
+  parts: number[];
+}
+export interface DrainResult {
+  packets: number;
+  bytes: number;
+  wireBytes: number;
+  malformed: number;
+  overQuota: number;
+  files: { file: string; packets: number }[];
+}
+export interface RingInfo {
+  ring: string;
+  pool: string;
+  ringCount: number;
+  ringCapacity: number;
+  poolAvailable: number;
+  poolInUse: number;
+}
 
 export interface PcapFileWriter {
   write(data: Buffer, tsNs: bigint, origlen?: number): void;
@@ -144,7 +225,14 @@ export interface Native {
   /** Files ring `ringId`'s loop closed since the last call (rotation), oldest first. */
   drainClosedFiles(ringId: number): string[];
   /** The drain workers' control blocks, by name: native/src/control_layout.h. */
-  controlLayout(): { slots: Record<string, number>; slotCount: number; control: Record<string, number>; sharedSlots: Record<string, number>; sharedSlotCount: number; offsetUndecided: bigint };
+  controlLayout(): {
+    slots: Record<string, number>;
+    slotCount: number;
+    control: Record<string, number>;
+    sharedSlots: Record<string, number>;
+    sharedSlotCount: number;
+    offsetUndecided: bigint;
+  };
   telemetryQuery(socketPath: string, commands: string[]): { greeting: string; replies: string[] };
   pinThread(cpu: number, name?: string): void;
   threadInfo(): { tid: number; cpus: number[] };
@@ -159,7 +247,6 @@ export interface Native {
   PcapFileWriter: new (path: string, options?: FileOptions) => PcapFileWriter;
   PcapngFileWriter: new (path: string, options?: FileOptions & { section?: PcapngSection; interfaces?: PcapngInterface[] }) => PcapngFileWriter;
 }
-
 
 function load(): Native {
   let addon: Native;

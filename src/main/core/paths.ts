@@ -9,7 +9,10 @@ import path from 'node:path';
 
 const PACKAGE_NAME = 'burstcap';
 
-interface PackageJson { name?: string; version?: string }
+interface PackageJson {
+  name?: string;
+  version?: string;
+}
 
 function readPackage(dir: string): PackageJson | undefined {
   try {

@@ -3,7 +3,10 @@
  * created; teardown runs the steps in reverse order, each at most once, and
  * keeps going when one fails so that nothing after it leaks.
  */
-export interface TeardownFailure { step: string; error: Error }
+export interface TeardownFailure {
+  step: string;
+  error: Error;
+}
 
 export class Teardown {
   readonly #steps: { name: string; run: () => unknown }[] = [];

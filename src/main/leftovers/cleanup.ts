@@ -164,7 +164,10 @@ function allPorts(prefix: string): { ports: PortInfo[]; unreachable: string | un
 export function judgeLeftovers(prefix: string, primaryPid: number): { judgement: Judgement; found: Secondary[]; ports: PortInfo[] } {
   const zones = native.listSharedObjects().map((z) => z.name);
   const { ports, unreachable } = allPorts(prefix);
-  const candidates = captureObjects(zones, ports.map((p) => p.name));
+  const candidates = captureObjects(
+    zones,
+    ports.map((p) => p.name),
+  );
   const records = ownerRecords(prefix);
   const found = secondaries(prefix, records);
   const pools = new Map<string, PoolFacts | null>();
@@ -175,7 +178,9 @@ export function judgeLeftovers(prefix: string, primaryPid: number): { judgement:
   }
   // Only ports opened here show what a vdev really is.
   const vdevs = new Map(
-    ports.filter((p) => p.probed && candidates.some((c) => c.kind === 'vdev' && c.name === p.name)).map((p) => [p.name, { driver: p.driver, rxQueues: p.rxQueues, txQueues: p.txQueues }]),
+    ports
+      .filter((p) => p.probed && candidates.some((c) => c.kind === 'vdev' && c.name === p.name))
+      .map((p) => [p.name, { driver: p.driver, rxQueues: p.rxQueues, txQueues: p.txQueues }]),
   );
   const judgement = judge({
     candidates,
@@ -196,7 +201,8 @@ async function withCleanupLock<T>(prefix: string, body: () => Promise<T>): Promi
   const deadline = Date.now() + CLEANUP_LOCK_WAIT_MS;
   let fd = native.lockFile(file, true);
   while (fd < 0) {
-    if (Date.now() > deadline) throw new Error(`another burstcap has been cleaning up this primary for ${CLEANUP_LOCK_WAIT_MS / 1000} s (${file} is locked)`);
+    if (Date.now() > deadline)
+      throw new Error(`another burstcap has been cleaning up this primary for ${CLEANUP_LOCK_WAIT_MS / 1000} s (${file} is locked)`);
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     fd = native.lockFile(file, true);
   }

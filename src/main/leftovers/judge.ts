@@ -44,9 +44,22 @@ export interface Secondary {
   self: boolean;
 }
 
-export interface PoolFacts { cacheSize: number; flags: number; size: number; freeCallbacks: string[] }
-export interface RingFacts { flags: number; count: number; queuedPool: string }
-export interface VdevFacts { driver: string; rxQueues: number; txQueues: number }
+export interface PoolFacts {
+  cacheSize: number;
+  flags: number;
+  size: number;
+  freeCallbacks: string[];
+}
+export interface RingFacts {
+  flags: number;
+  count: number;
+  queuedPool: string;
+}
+export interface VdevFacts {
+  driver: string;
+  rxQueues: number;
+  txQueues: number;
+}
 
 export interface Facts {
   candidates: readonly CaptureObject[];
@@ -72,9 +85,17 @@ export interface Facts {
 }
 
 /** A port as a by-name disable needs it: its id (the primary's), device name and queue counts. */
-export interface QueuePort { port: number; name: string; rxQueues: number; txQueues: number }
+export interface QueuePort {
+  port: number;
+  name: string;
+  rxQueues: number;
+  txQueues: number;
+}
 
-export interface StaleObject { object: CaptureObject; evidence: string }
+export interface StaleObject {
+  object: CaptureObject;
+  evidence: string;
+}
 
 export interface Judgement {
   stale: StaleObject[];
@@ -218,8 +239,7 @@ export function judge(f: Facts): Judgement {
     recordedCallbacks.push(...r.data.callbacks);
     for (const n of names) deadNames.set(n, `listed in the owner record of burstcap pid ${r.data.pid}, which nobody holds`);
   }
-  const blockedWhy =
-    blockedBy.length > 0 ? `a capture tool that may own it is attached (${blockedBy.map(describeSecondary).join(', ')})` : undefined;
+  const blockedWhy = blockedBy.length > 0 ? `a capture tool that may own it is attached (${blockedBy.map(describeSecondary).join(', ')})` : undefined;
 
   for (const c of f.candidates) {
     const key = `${c.kind}:${c.name}`;
@@ -247,8 +267,7 @@ export function judge(f: Facts): Judgement {
       provenPools.set(c.name, `${pdumpShapedVdev(vdev.name, f)!} with it`);
     }
   }
-  const companionPool = (c: CaptureObject): string =>
-    c.owner === 'dpdk-pdump' ? `pdump_pool_${c.index}` : `capture_${c.pid}`;
+  const companionPool = (c: CaptureObject): string => (c.owner === 'dpdk-pdump' ? `pdump_pool_${c.index}` : `capture_${c.pid}`);
   for (const c of foreign) {
     const poolName = companionPool(c);
     const poolEvidence = provenPools.get(poolName);
@@ -271,7 +290,10 @@ export function judge(f: Facts): Judgement {
     }
     if (why) kept.push({ object: c, why });
     else {
-      stale.push({ object: c, evidence: `${c.kind === 'pool' ? poolEvidence! : `made with pool ${poolName}, which ${poolEvidence!}`}; no ${c.owner} is attached` });
+      stale.push({
+        object: c,
+        evidence: `${c.kind === 'pool' ? poolEvidence! : `made with pool ${poolName}, which ${poolEvidence!}`}; no ${c.owner} is attached`,
+      });
       everyQueue = true;
     }
   }

@@ -164,7 +164,8 @@ export function checkStdoutTuples(tuples: readonly PdumpTuple[], writer: WriterK
         'send the others to files or FIFOs',
     );
   }
-  if (writer === 'vdev') throw usageError('STDOUT_NEEDS_NATIVE', `${names.writer} vdev cannot stream to stdout (-): net_pcap writes files; use ${names.writer} native`);
+  if (writer === 'vdev')
+    throw usageError('STDOUT_NEEDS_NATIVE', `${names.writer} vdev cannot stream to stdout (-): net_pcap writes files; use ${names.writer} native`);
   if (rotating) throw usageError('ROTATION_OF_STDOUT', `${names.rotate} cannot rotate stdout (-): a stream is one file; write to a file to rotate`);
 }
 
@@ -208,12 +209,13 @@ function stringList(value: unknown, name: string): string[] | undefined {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw usageError('BAD_OPTION', `${name}: expected an array of strings, got ${describe(value)}`);
   }
-  return [...(value)];
+  return [...value];
 }
 
 function cpuText(value: unknown, name: string): string {
   if (Array.isArray(value)) {
-    if (!value.every((v) => typeof v === 'number')) throw usageError('BAD_OPTION', `${name}: expected CPU ids (numbers), got ${JSON.stringify(value)}`);
+    if (!value.every((v) => typeof v === 'number'))
+      throw usageError('BAD_OPTION', `${name}: expected CPU ids (numbers), got ${JSON.stringify(value)}`);
     return value.map(String).join(',');
   }
   return text(value, name);
@@ -236,10 +238,16 @@ export function validateCapture(input: CaptureInput, names: OptionNames): Captur
   const rotation = parseRotation(stringList(input.rotate, names.rotate) ?? []);
   const postRotate = stringOption(input.postRotate, names.postRotate);
   if (stops.files !== undefined && rotation === undefined) {
-    throw usageError('FILES_NEED_ROTATION', `${names.duration} files: counts the files of a rotation: add ${names.rotate} filesize:, duration:, interval: or packets:`);
+    throw usageError(
+      'FILES_NEED_ROTATION',
+      `${names.duration} files: counts the files of a rotation: add ${names.rotate} filesize:, duration:, interval: or packets:`,
+    );
   }
   if (postRotate !== undefined && rotation === undefined) {
-    throw usageError('POST_ROTATE_NEEDS_ROTATION', `${names.postRotate} runs on the files a rotation closes: add ${names.rotate} filesize:, duration:, interval: or packets:`);
+    throw usageError(
+      'POST_ROTATE_NEEDS_ROTATION',
+      `${names.postRotate} runs on the files a rotation closes: add ${names.rotate} filesize:, duration:, interval: or packets:`,
+    );
   }
   const count = input.count === undefined ? undefined : parseCount(text(input.count, names.count), names.count);
   const writer = parseWriter(stringOption(input.writer, names.writer) ?? 'native', names.writer);

@@ -89,10 +89,7 @@ function parseAppArgs(args: readonly string[]): { tuples: PdumpTuple[]; multi: b
         `pdump: unknown option '${arg}' after '${END_OF_EAL_ARGS}' (only ${OPT_PDUMP}, ${OPT_MULTI} and -g go there; EAL options go before '${END_OF_EAL_ARGS}')`,
       );
     } else {
-      throw usageError(
-        'PDUMP_UNEXPECTED_ARGUMENT',
-        `pdump: unexpected argument '${arg}' (a tuple must follow ${OPT_PDUMP}: ${OPT_PDUMP} '${arg}')`,
-      );
+      throw usageError('PDUMP_UNEXPECTED_ARGUMENT', `pdump: unexpected argument '${arg}' (a tuple must follow ${OPT_PDUMP}: ${OPT_PDUMP} '${arg}')`);
     }
   }
 

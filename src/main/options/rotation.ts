@@ -57,7 +57,10 @@ export function parseRotation(values: readonly string[]): RotationSpec | undefin
     else spec.files = parseCount(text, opt);
   }
   if (spec.fileBytes === undefined && spec.durationS === undefined && spec.intervalS === undefined && spec.packets === undefined) {
-    throw usageError('BAD_RING_BUFFER', '-b files: keeps the newest files of a rotation: add a limit that ends a file (-b filesize:, duration:, interval: or packets:)');
+    throw usageError(
+      'BAD_RING_BUFFER',
+      '-b files: keeps the newest files of a rotation: add a limit that ends a file (-b filesize:, duration:, interval: or packets:)',
+    );
   }
   return spec;
 }

@@ -41,16 +41,7 @@ const KEY_MBUF_SIZE = 'mbuf-size';
 const KEY_TOTAL_NUM_MBUFS = 'total-num-mbufs';
 const KEY_LEGACY_DIR = 'dir';
 
-const VALID_KEYS: readonly string[] = [
-  KEY_PORT,
-  KEY_DEVICE,
-  KEY_QUEUE,
-  KEY_RX_DEV,
-  KEY_TX_DEV,
-  KEY_RING_SIZE,
-  KEY_MBUF_SIZE,
-  KEY_TOTAL_NUM_MBUFS,
-];
+const VALID_KEYS: readonly string[] = [KEY_PORT, KEY_DEVICE, KEY_QUEUE, KEY_RX_DEV, KEY_TX_DEV, KEY_RING_SIZE, KEY_MBUF_SIZE, KEY_TOTAL_NUM_MBUFS];
 
 const FIELD_SEPARATOR = ',';
 const KEY_VALUE_SEPARATOR = '=';
@@ -167,14 +158,13 @@ export function parseTuple(text: string): PdumpTuple {
   const portText = fields.get(KEY_PORT);
   const deviceId = fields.get(KEY_DEVICE);
   if (portText !== undefined && deviceId !== undefined) {
-    fail(
-      'TUPLE_PORT_AND_DEVICE',
-      `${KEY_PORT}=${portText} and ${KEY_DEVICE}=${deviceId} are both given (keep exactly one of them)`,
-    );
+    fail('TUPLE_PORT_AND_DEVICE', `${KEY_PORT}=${portText} and ${KEY_DEVICE}=${deviceId} are both given (keep exactly one of them)`);
   }
   let source: PdumpTuple['source'];
   if (portText !== undefined) {
-    source = { kind: 'port', port: parseBoundedInteger(
+    source = {
+      kind: 'port',
+      port: parseBoundedInteger(
         fail,
         'TUPLE_BAD_PORT',
         KEY_PORT,
@@ -182,14 +172,12 @@ export function parseTuple(text: string): PdumpTuple {
         0,
         PORT_MAX,
         "; the primary's RTE_MAX_ETHPORTS, usually lower, is checked when attaching",
-      ) };
+      ),
+    };
   } else if (deviceId !== undefined) {
     source = { kind: 'device', deviceId };
   } else {
-    source = fail(
-      'TUPLE_NO_SOURCE',
-      `no ${KEY_PORT} or ${KEY_DEVICE} key (add ${KEY_PORT}=<port id> or ${KEY_DEVICE}=<pci address or vdev name>)`,
-    );
+    source = fail('TUPLE_NO_SOURCE', `no ${KEY_PORT} or ${KEY_DEVICE} key (add ${KEY_PORT}=<port id> or ${KEY_DEVICE}=<pci address or vdev name>)`);
   }
 
   const queueText = fields.get(KEY_QUEUE);
@@ -211,15 +199,7 @@ export function parseTuple(text: string): PdumpTuple {
   }
 
   const ringSize = parseOptional(fields, KEY_RING_SIZE, RING_SIZE_DEFAULT, (value) => {
-    const n = parseBoundedInteger(
-      fail,
-      'TUPLE_BAD_RING_SIZE',
-      KEY_RING_SIZE,
-      value,
-      RING_SIZE_MIN,
-      RING_SIZE_MAX,
-      ' and a power of two',
-    );
+    const n = parseBoundedInteger(fail, 'TUPLE_BAD_RING_SIZE', KEY_RING_SIZE, value, RING_SIZE_MIN, RING_SIZE_MAX, ' and a power of two');
     if (!isPowerOfTwo(n)) {
       fail('TUPLE_BAD_RING_SIZE', `${KEY_RING_SIZE}=${value} is not a power of two (try ${nextPowerOfTwo(n)})`);
     }
@@ -229,15 +209,7 @@ export function parseTuple(text: string): PdumpTuple {
     parseBoundedInteger(fail, 'TUPLE_BAD_MBUF_SIZE', KEY_MBUF_SIZE, value, MBUF_SIZE_MIN, MBUF_SIZE_MAX, ''),
   );
   const totalNumMbufs = parseOptional(fields, KEY_TOTAL_NUM_MBUFS, TOTAL_NUM_MBUFS_DEFAULT, (value) =>
-    parseBoundedInteger(
-      fail,
-      'TUPLE_BAD_TOTAL_NUM_MBUFS',
-      KEY_TOTAL_NUM_MBUFS,
-      value,
-      TOTAL_NUM_MBUFS_MIN,
-      TOTAL_NUM_MBUFS_MAX,
-      '',
-    ),
+    parseBoundedInteger(fail, 'TUPLE_BAD_TOTAL_NUM_MBUFS', KEY_TOTAL_NUM_MBUFS, value, TOTAL_NUM_MBUFS_MIN, TOTAL_NUM_MBUFS_MAX, ''),
   );
 
   return { source, queue, rxDev, txDev, ringSize, mbufSize, totalNumMbufs, text };
@@ -261,26 +233,13 @@ export function formatTuple(t: PdumpTuple): string {
 
 type Fail = (code: string, problem: string) => never;
 
-function parseOptional(
-  fields: ReadonlyMap<string, string>,
-  key: string,
-  fallback: number,
-  parse: (value: string) => number,
-): number {
+function parseOptional(fields: ReadonlyMap<string, string>, key: string, fallback: number, parse: (value: string) => number): number {
   const value = fields.get(key);
   return value === undefined ? fallback : parse(value);
 }
 
 /** `extraRule` continues the "must be ..." sentence, e.g. ' and a power of two'. */
-function parseBoundedInteger(
-  fail: Fail,
-  code: string,
-  key: string,
-  value: string,
-  min: number,
-  max: number,
-  extraRule: string,
-): number {
+function parseBoundedInteger(fail: Fail, code: string, key: string, value: string, min: number, max: number, extraRule: string): number {
   const rule = `must be a decimal integer from ${min} to ${max}${extraRule}`;
   if (!DECIMAL.test(value)) {
     if (HEX.test(value)) {

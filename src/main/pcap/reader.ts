@@ -4,7 +4,11 @@
  */
 import fs from 'node:fs';
 
-export interface PcapPacket { tsNs: bigint; origlen: number; data: Buffer }
+export interface PcapPacket {
+  tsNs: bigint;
+  origlen: number;
+  data: Buffer;
+}
 
 const MAGIC_MICROS = 0xa1b2c3d4;
 const MAGIC_NANOS = 0xa1b23c4d;

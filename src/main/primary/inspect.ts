@@ -108,7 +108,13 @@ function driverOfName(name: string): string {
   return /^net_[a-z_]+?(?=_?\d*$)/.exec(name)?.[0] ?? '';
 }
 
-interface TelemetryPort { name?: unknown; nb_rx_queues?: unknown; nb_tx_queues?: unknown; mac_addr?: unknown; numa_node?: unknown }
+interface TelemetryPort {
+  name?: unknown;
+  nb_rx_queues?: unknown;
+  nb_tx_queues?: unknown;
+  mac_addr?: unknown;
+  numa_node?: unknown;
+}
 
 /**
  * Every port of the primary, as a capture sees them: the ones this process
@@ -163,7 +169,10 @@ export function primaryPorts(prefix: string, local: readonly LocalPortInfo[], re
   const allNames = [...local.map((p) => p.name), ...named.map((n) => n.name)];
   for (const { id, name, info, link } of named) {
     const others = allNames.filter((n) => n !== name);
-    const why = reasons.filter((r) => !others.some((o) => r.includes(o))).slice(-4).join('; ');
+    const why = reasons
+      .filter((r) => !others.some((o) => r.includes(o)))
+      .slice(-4)
+      .join('; ');
     ports.push({
       port: id,
       name,

@@ -29,7 +29,10 @@ export function primaryPid(prefix: string): number {
   return native.primaryPid(configPath(prefix));
 }
 
-export interface RunningPrimary { prefix: string; pid: number }
+export interface RunningPrimary {
+  prefix: string;
+  pid: number;
+}
 
 /** Every prefix with a live primary: the answer to "which --file-prefix?". */
 export function runningPrimaries(): RunningPrimary[] {

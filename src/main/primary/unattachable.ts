@@ -77,7 +77,11 @@ export function mapsFacts(maps: string, hugetlbDirs: readonly string[]): MapsFac
   let hugepages = false;
   const configs = new Set<string>();
   for (const line of maps.split('\n')) {
-    const file = line.split(/\s+/).slice(5).join(' ').replace(/ \(deleted\)$/, '');
+    const file = line
+      .split(/\s+/)
+      .slice(5)
+      .join(' ')
+      .replace(/ \(deleted\)$/, '');
     if (file === '') continue;
     const e = EAL_LIB.exec(file);
     if (e) eal ??= e[1] ?? '';
@@ -123,10 +127,18 @@ export function judgeProcess(p: ProcessFacts, own: OwnFacts): UnattachableProces
   const isOvs = p.name.startsWith('ovs-vswitchd');
   if (isOvs) base.name = 'ovs-vswitchd';
   if (p.otherMountNs) {
-    return { ...base, why: 'runs DPDK in another mount namespace (a container): its runtime directory is not the one burstcap sees', fix: 'run burstcap inside that container, with its /var/run/dpdk and /dev/hugepages' };
+    return {
+      ...base,
+      why: 'runs DPDK in another mount namespace (a container): its runtime directory is not the one burstcap sees',
+      fix: 'run burstcap inside that container, with its /var/run/dpdk and /dev/hugepages',
+    };
   }
   if (own.uid !== 0 && p.uid !== own.uid) {
-    return { ...base, why: `runs DPDK as uid ${p.uid}: its runtime directory and hugepage files are that user's`, fix: 'run burstcap as root or as that user' };
+    return {
+      ...base,
+      why: `runs DPDK as uid ${p.uid}: its runtime directory and hugepage files are that user's`,
+      fix: 'run burstcap as root or as that user',
+    };
   }
   // A secondary of another release is some other tool, not the application.
   if (optionValue(p.args, '--proc-type') === 'secondary') return undefined;
@@ -188,7 +200,10 @@ export function unattachableProcesses(): UnattachableProcess[] {
   const found: UnattachableProcess[] = [];
   let pids: number[];
   try {
-    pids = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+    pids = fs
+      .readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number);
   } catch {
     return [];
   }

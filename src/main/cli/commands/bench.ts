@@ -31,7 +31,10 @@ export interface BenchCommand {
 }
 
 function listOption(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function parseTools(text: string): ToolName[] {

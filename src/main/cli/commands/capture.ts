@@ -17,7 +17,10 @@ export interface CaptureCommand extends CaptureRequest {
 
 export function checkJsonTarget(target: string | undefined, streaming = false): void {
   if (target === '-' && streaming) {
-    throw usageError('STDOUT_TWICE', '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere');
+    throw usageError(
+      'STDOUT_TWICE',
+      '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere',
+    );
   }
   if (target === undefined || target === '-') return;
   const dir = path.dirname(path.resolve(target));

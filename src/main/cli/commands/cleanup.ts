@@ -4,7 +4,11 @@ import { cleanupLeftovers, describeCleanup, type CleanupReport } from '../../lef
 import { describeObject } from '../../leftovers/judge';
 import { native } from '../../core/native';
 
-export interface CleanupCommand { prefix: string; json: boolean; verbose?: boolean | undefined }
+export interface CleanupCommand {
+  prefix: string;
+  json: boolean;
+  verbose?: boolean | undefined;
+}
 
 /** The `cleanup --json` document, and what the library's cleanup() resolves to. */
 export interface CleanupResult {
@@ -19,7 +23,11 @@ export interface CleanupResult {
   complete: boolean;
 }
 
-export interface CleanupQuery { prefix: string; verbose?: boolean | undefined; allowReexec: boolean }
+export interface CleanupQuery {
+  prefix: string;
+  verbose?: boolean | undefined;
+  allowReexec: boolean;
+}
 
 /** Attaches (this process's one EAL), removes what dead captures left, detaches. */
 export async function cleanupPrimary(q: CleanupQuery): Promise<{ result: CleanupResult; lines: string[] }> {

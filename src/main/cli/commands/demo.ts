@@ -18,7 +18,10 @@ const FRAMES_PER_QUEUE = 1000;
 const QUEUES = 2;
 const PROMPT = /testpmd> $/m;
 
-export interface DemoCommand { durationS: number; keep: boolean }
+export interface DemoCommand {
+  durationS: number;
+  keep: boolean;
+}
 
 function sameFrames(file: string, expected: Map<string, number>): { packets: number; matched: number } {
   let packets = 0;
@@ -80,8 +83,23 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
   const vdev = `net_pcap0,${inputs.map((f) => `rx_pcap=${f}`).join(',')}`;
   const primary = await PrimaryProcess.start(
     'dpdk-testpmd',
-    ['-l', '0-1', '--no-pci', '--file-prefix', prefix, '--vdev', vdev, '--',
-      '-i', `--rxq=${QUEUES}`, `--txq=${QUEUES}`, '--nb-cores=1', '--port-topology=loop', '--no-flush-rx', '--total-num-mbufs=16384'],
+    [
+      '-l',
+      '0-1',
+      '--no-pci',
+      '--file-prefix',
+      prefix,
+      '--vdev',
+      vdev,
+      '--',
+      '-i',
+      `--rxq=${QUEUES}`,
+      `--txq=${QUEUES}`,
+      '--nb-cores=1',
+      '--port-topology=loop',
+      '--no-flush-rx',
+      '--total-num-mbufs=16384',
+    ],
     prefix,
     PROMPT,
     { cwd: dir },
@@ -96,7 +114,10 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
       void primary.command('start', PROMPT).catch(() => undefined);
     });
     if (code !== 0) throw runtimeError('DEMO_CAPTURE_FAILED', `the capture exited with status ${code}`);
-    for (const [name, file] of [['rx', rx], ['tx', tx]] as const) {
+    for (const [name, file] of [
+      ['rx', rx],
+      ['tx', tx],
+    ] as const) {
       const r = sameFrames(file, expected);
       process.stdout.write(`\n${name}: ${file} holds ${r.packets} packets; ${r.matched} of the ${total} replayed packets, byte-identical\n`);
       process.stdout.write(tcpdump(file, 5));

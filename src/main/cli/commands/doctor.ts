@@ -14,10 +14,18 @@ import { checkVersion, inspectPrimary, primaryPorts, probeFailures, type Primary
 import { formatBytes } from '../../capture/report';
 import { runningPrimaries } from '../../primary/runtime-dir';
 
-export interface DoctorCommand { prefix: string | undefined; json: boolean }
+export interface DoctorCommand {
+  prefix: string | undefined;
+  json: boolean;
+}
 
 /** One line of `doctor`: what was checked, whether it passed, what was seen, and the fix when it failed. */
-export interface Check { name: string; ok: boolean; detail: string; fix?: string }
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
 
 function check(name: string, run: () => string): Check {
   try {
@@ -35,16 +43,23 @@ function fail(detail: string, fix: string): never {
 function systemChecks(): Check[] {
   return [
     check('privileges', () => {
-      if (process.getuid?.() !== 0) fail('not running as root', 'run burstcap as root (or as the user running the primary, with access to /dev/hugepages)');
+      if (process.getuid?.() !== 0)
+        fail('not running as root', 'run burstcap as root (or as the user running the primary, with access to /dev/hugepages)');
       return 'running as root';
     }),
     check('hugepages', () => {
       const h = hugepageState();
       if (h.totalBytes === 0) fail('no hugepages reserved', 'echo 1024 > /proc/sys/vm/nr_hugepages');
-      const mounted = fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'hugetlbfs');
+      const mounted = fs
+        .readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .some((l) => l.split(' ')[2] === 'hugetlbfs');
       if (!mounted) fail('no hugetlbfs mounted', 'mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages');
       if (h.freeBytes < 256 * 1024 * 1024) {
-        fail(`only ${formatBytes(h.freeBytes)} of ${formatBytes(h.totalBytes)} hugepage memory free`, 'reserve more pages, or use smaller pools (total-num-mbufs=)');
+        fail(
+          `only ${formatBytes(h.freeBytes)} of ${formatBytes(h.totalBytes)} hugepage memory free`,
+          'reserve more pages, or use smaller pools (total-num-mbufs=)',
+        );
       }
       return `${formatBytes(h.freeBytes)} of ${formatBytes(h.totalBytes)} free in ${formatBytes(h.pageBytes)} pages`;
     }),
@@ -71,7 +86,9 @@ async function primaryChecks(prefix: string, allowReexec: boolean): Promise<Chec
   // Measured before attaching, as a capture does, so doctor names the same CPUs.
   const cpus = await workerCpus(native.threadInfo().cpus, facts.lcores, facts.pid);
   checks.push(check('version', () => (checkVersion(facts), `the primary and burstcap both run DPDK ${native.version().replace(/^DPDK /, '')}`)));
-  checks.push(check('lcore id', () => `burstcap will use lcore id ${freeLcoreId(facts.lcores)} (the primary uses ${[...facts.lcores.keys()].join(',')})`));
+  checks.push(
+    check('lcore id', () => `burstcap will use lcore id ${freeLcoreId(facts.lcores)} (the primary uses ${[...facts.lcores.keys()].join(',')})`),
+  );
   let attachment: Attachment | undefined;
   checks.push(
     check('attach', () => {
@@ -94,20 +111,21 @@ async function primaryChecks(prefix: string, allowReexec: boolean): Promise<Chec
           : 'same order in both processes';
       }),
     );
-    checks.push(
-      check('worker CPUs', () => `workers go to CPU(s) ${cpus.join(',')} by default`),
-    );
+    checks.push(check('worker CPUs', () => `workers go to CPU(s) ${cpus.join(',')} by default`));
     checks.push(
       check('ports', () => {
         const { ports } = primaryPorts(prefix, native.listPorts(), probeFailures(native.ealLog(200)));
         if (ports.length === 0) fail('the primary has no ports this process can see', 'see burstcap list -v for probe errors');
-        return ports.map((p) => `${p.port}:${p.name} (${p.rxQueues} rxq, ${p.txQueues} txq${p.probed ? '' : ', not opened here: captured by name'})`).join(', ');
+        return ports
+          .map((p) => `${p.port}:${p.name} (${p.rxQueues} rxq, ${p.txQueues} txq${p.probed ? '' : ', not opened here: captured by name'})`)
+          .join(', ');
       }),
     );
     checks.push(
       check('leftovers', () => {
         const { stale } = judgeLeftovers(prefix, a.primary.pid).judgement;
-        if (stale.length > 0) fail(`left by dead captures: ${stale.map((s) => describeObject(s.object)).join(', ')}`, `burstcap cleanup --file-prefix ${prefix}`);
+        if (stale.length > 0)
+          fail(`left by dead captures: ${stale.map((s) => describeObject(s.object)).join(', ')}`, `burstcap cleanup --file-prefix ${prefix}`);
         return 'no rings, pools or vdevs left by dead captures';
       }),
     );
@@ -131,7 +149,10 @@ export async function doctorChecks(prefix: string | undefined, allowReexec: bool
     checks.push({
       name: 'primaries',
       ok: true,
-      detail: running.length === 0 ? 'none running' : running.map((p) => `--file-prefix ${p.prefix} (pid ${p.pid})`).join(', ') + ' (add --file-prefix to check one)',
+      detail:
+        running.length === 0
+          ? 'none running'
+          : running.map((p) => `--file-prefix ${p.prefix} (pid ${p.pid})`).join(', ') + ' (add --file-prefix to check one)',
     });
   }
   return checks;
@@ -142,7 +163,8 @@ export async function runDoctorCommand(cmd: DoctorCommand): Promise<number> {
   if (cmd.json) {
     process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   } else {
-    for (const c of checks) process.stdout.write(`[${c.ok ? ' ok ' : 'FAIL'}] ${c.name.padEnd(12)} ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}\n`);
+    for (const c of checks)
+      process.stdout.write(`[${c.ok ? ' ok ' : 'FAIL'}] ${c.name.padEnd(12)} ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}\n`);
   }
   return checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -7,7 +7,11 @@ import { attach } from '../../attach/attach';
 import { native, type PortInfo } from '../../core/native';
 import { primaryPorts, probeFailures } from '../../primary/inspect';
 
-export interface ListCommand { prefix: string; json: boolean; verbose?: boolean | undefined }
+export interface ListCommand {
+  prefix: string;
+  json: boolean;
+  verbose?: boolean | undefined;
+}
 
 /** The `opened` column: whether this process probed the port; captures work either way. */
 export function openedColumn(p: PortInfo): string {
@@ -27,11 +31,20 @@ export function formatPorts(ports: readonly PortInfo[]): string {
     openedColumn(p),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
 }
 
-export interface PortsQuery { prefix: string; verbose?: boolean | undefined; extraEal?: readonly string[] | undefined; allowReexec: boolean }
+export interface PortsQuery {
+  prefix: string;
+  verbose?: boolean | undefined;
+  extraEal?: readonly string[] | undefined;
+  allowReexec: boolean;
+}
 
 /** The primary's ports as this process sees them as a secondary; uses this process's one EAL. */
 export function listPrimaryPorts(q: PortsQuery): PortInfo[] {
