@@ -8,11 +8,12 @@ import path from 'node:path';
 import tty from 'node:tty';
 import { usageError } from '../core/errors';
 import type { PortInfo } from '../core/native';
-import type { PdumpTuple } from '../options/tuple';
+import { STDOUT_DEV, type OutputFormat, type PdumpTuple, type WriterKind } from '../options/tuple';
+
+// Output kinds are options; the plan and the session name them through here too.
+export { STDOUT_DEV, type OutputFormat, type WriterKind };
 
 export type Direction = 'rx' | 'tx';
-export type WriterKind = 'native' | 'vdev';
-export type OutputFormat = 'pcap' | 'pcapng';
 export const PCAPNG_SUFFIX = '.pcapng';
 
 /** A path ending in .pcapng is pcapng; --format pcapng makes every output pcapng. */
@@ -70,8 +71,6 @@ export interface PlanOptions {
 
 export const QUEUE_PLACEHOLDER = '%q';
 
-/** rx-dev=- or tx-dev=-: the packets go to standard output as they arrive. */
-export const STDOUT_DEV = '-';
 /**
  * The output a '-' becomes. Opening it gives the writer a file description
  * of its own on whatever stdout is (a pipe, a FIFO, a file): its O_NONBLOCK

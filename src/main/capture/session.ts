@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageVersion } from '../core/paths';
+import { poolName as poolNameOf, ringName as ringNameOf, vdevName as vdevNameOf } from '../core/object-names';
 import { newSharedBlock } from '../../workers/control';
 import { attach, type Attachment } from '../attach/attach';
 import { checkBudget, hugepageState } from './budget';
@@ -475,8 +476,8 @@ export class CaptureSession {
 
   #createRings(plan: CapturePlan, record: OwnerRecord): number[] {
     return plan.rings.map((r) => {
-      const ringName = `${record.tag}r${r.index}`;
-      const poolName = `${record.tag}p${r.index}`;
+      const ringName = ringNameOf(record.tag, r.index);
+      const poolName = poolNameOf(record.tag, r.index);
       record.add('ring', ringName);
       record.add('pool', poolName);
       let id: number;
@@ -504,7 +505,7 @@ export class CaptureSession {
     let stagingDir: string | undefined;
     return plan.rings.map((r, i) => {
       if (r.sink.kind === 'file') return undefined;
-      const name = `net_pcap_${record.tag}_${r.index}`;
+      const name = vdevNameOf(record.tag, r.index);
       let args = r.sink.kind === 'iface' ? `tx_iface=${r.sink.iface}` : `tx_pcap=${r.sink.path}`;
       if (r.sink.kind === 'vdev-file') {
         if (args.length > MAX_VDEV_ARGS) {

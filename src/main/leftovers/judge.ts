@@ -17,6 +17,7 @@
  * Everything else is reported and left alone. Pure: cleanup.ts gathers the facts.
  */
 import type { CallbackRef } from '../core/native';
+import { OBJECT_NAME_PATTERNS } from '../core/object-names';
 import type { FoundRecord } from './owner-record';
 
 export type Owner = 'burstcap' | 'dpdk-pdump' | 'dpdk-dumpcap';
@@ -117,9 +118,9 @@ const RING_ZONE = 'RG_';
 const POOL_ZONE = 'MP_';
 
 const PATTERNS: { kind: ObjectKind; re: RegExp; owner: Owner }[] = [
-  { kind: 'ring', re: /^bc(\d+)[a-z]?r\d+$/, owner: 'burstcap' },
-  { kind: 'pool', re: /^bc(\d+)[a-z]?p\d+$/, owner: 'burstcap' },
-  { kind: 'vdev', re: /^net_pcap_bc(\d+)[a-z]?_\d+$/, owner: 'burstcap' },
+  { kind: 'ring', re: OBJECT_NAME_PATTERNS.ring, owner: 'burstcap' },
+  { kind: 'pool', re: OBJECT_NAME_PATTERNS.pool, owner: 'burstcap' },
+  { kind: 'vdev', re: OBJECT_NAME_PATTERNS.vdev, owner: 'burstcap' },
   { kind: 'ring', re: /^[rt]x_ring_()(\d+)$/, owner: 'dpdk-pdump' },
   { kind: 'pool', re: /^pdump_pool_()(\d+)$/, owner: 'dpdk-pdump' },
   { kind: 'vdev', re: /^net_pcap_[rt]x_()(\d+)$/, owner: 'dpdk-pdump' },

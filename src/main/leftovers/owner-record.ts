@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CallbackRef } from '../core/native';
 import { native } from '../core/native';
+import { captureTag } from '../core/object-names';
 import { runtimeDir } from '../primary/runtime-dir';
 
 const RECORD_PREFIX = 'burstcap.';
@@ -83,7 +84,7 @@ export class OwnerRecord {
   /** Takes a record for this process; call once EAL is attached (its socket exists then). */
   static open(prefix: string, capturing: boolean): OwnerRecord {
     for (const suffix of TAG_SUFFIXES) {
-      const tag = `bc${process.pid}${suffix}`;
+      const tag = captureTag(process.pid, suffix);
       const file = recordFile(prefix, tag);
       const fd = native.lockFile(file, true);
       if (fd < 0) continue; // a live process of another PID namespace has this pid

@@ -7,9 +7,8 @@
 import { parseCount, parseCpuList, parseSnaplen } from './cpu-list';
 import { usageError } from '../core/errors';
 import { native } from '../core/native';
-import { STDOUT_DEV, type OutputFormat, type WriterKind } from '../capture/plan';
 import { parseAutostops, parseRotation, type RotationSpec } from './rotation';
-import { parseTuple, type PdumpTuple } from './tuple';
+import { parseTuple, STDOUT_DEV, type OutputFormat, type PdumpTuple, type WriterKind } from './tuple';
 
 export const DEFAULT_FILE_PREFIX = 'rte';
 

@@ -19,6 +19,12 @@
  */
 import { usageError } from '../core/errors';
 
+/** How a ring's copies leave: written by the worker, or sent out of a net_pcap vdev. */
+export type WriterKind = 'native' | 'vdev';
+export type OutputFormat = 'pcap' | 'pcapng';
+/** rx-dev=- or tx-dev=-: the packets go to standard output as they arrive. */
+export const STDOUT_DEV = '-';
+
 export interface PdumpTuple {
   readonly source: { readonly kind: 'port'; readonly port: number } | { readonly kind: 'device'; readonly deviceId: string };
   readonly queue: number | '*';
