@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { countPackets } from './capture-file';
+import { countPackets } from '../src/main/pcap/reader';
 import { childCpuMark, childCpuSince, processCpuSeconds } from './cpu-time';
 import { FixtureFrameCheck, type SeqWindow } from './fixture-frames';
 import { computeRun, type FileResult, type RunMetrics } from './measure';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/main/core/native';
-import { pcapPackets } from '../../src/main/pcap/reader';
+import { readPackets } from '../../src/main/pcap/reader';
 import { makeJumbo, makePackets } from '../helpers/packets';
 import { capinfos, MAGIC_NSEC, readPcap, tcpdumpLines, writePcap } from '../helpers/pcap';
 
@@ -42,7 +42,7 @@ describe('native pcap writer', () => {
     w.write(small[1]!, BASE_NS + 2n);
     w.close();
     // Larger than any snaplen, so read with burstcap's own reader, which has no plausibility limit.
-    const back = [...pcapPackets(file)];
+    const back = readPackets(file);
     expect(back.map((r) => r.data.length)).toEqual([small[0]!.length, big.length, small[1]!.length]);
     expect(back[1]!.data.equals(big)).toBe(true);
   });
@@ -85,7 +85,7 @@ describe('merge of per-queue files', () => {
     writePcap(b, pb, { nanos: true, startNs: BASE_NS + 1000n, stepNs: 2000n });
     const result = await native.mergePcaps([a, b], out);
     expect(result.packets).toBe(100);
-    const merged = [...pcapPackets(out)];
+    const merged = readPackets(out);
     for (let i = 1; i < merged.length; i++) expect(merged[i]!.tsNs >= merged[i - 1]!.tsNs).toBe(true);
     expect(merged.filter((_, i) => i % 2 === 0).map((p) => p.data.toString('hex'))).toEqual(pa.map((p) => p.toString('hex')));
     expect(merged.filter((_, i) => i % 2 === 1).map((p) => p.data.toString('hex'))).toEqual(pb.map((p) => p.toString('hex')));
@@ -94,7 +94,7 @@ describe('merge of per-queue files', () => {
     writePcap(a, pa.slice(0, 3), { nanos: true, startNs: BASE_NS, stepNs: 0n });
     writePcap(b, pb.slice(0, 3), { nanos: true, startNs: BASE_NS, stepNs: 0n });
     await native.mergePcaps([a, b], same);
-    expect([...pcapPackets(same)].map((p) => p.data.toString('hex'))).toEqual([...pa.slice(0, 3), ...pb.slice(0, 3)].map((p) => p.toString('hex')));
+    expect(readPackets(same).map((p) => p.data.toString('hex'))).toEqual([...pa.slice(0, 3), ...pb.slice(0, 3)].map((p) => p.toString('hex')));
   });
 
   it('reads microsecond inputs too and rejects what is not pcap', async () => {
@@ -102,7 +102,7 @@ describe('merge of per-queue files', () => {
     writePcap(usec, makePackets(3), { nanos: false, startNs: BASE_NS - (BASE_NS % 1000n), stepNs: 1000n });
     const out = path.join(dir, 'from-usec.pcap');
     await native.mergePcaps([usec], out);
-    expect([...pcapPackets(out)][0]!.tsNs).toBe(BASE_NS - (BASE_NS % 1000n));
+    expect(readPackets(out)[0]!.tsNs).toBe(BASE_NS - (BASE_NS % 1000n));
     const junk = path.join(dir, 'junk.pcap');
     fs.writeFileSync(junk, 'not a capture at all, clearly');
     await expect(native.mergePcaps([junk], out)).rejects.toMatchObject({ code: 'MERGE_INPUT_FAILED' });

@@ -12,7 +12,7 @@ import { runtimeError } from '../../core/errors';
 import { CLI_SCRIPT } from '../../core/paths';
 import { pcapOf, demoFrame } from '../../demo/traffic';
 import { PrimaryProcess } from '../../primary/launch';
-import { pcapPackets } from '../../pcap/reader';
+import { readPackets } from '../../pcap/reader';
 
 const FRAMES_PER_QUEUE = 1000;
 const QUEUES = 2;
@@ -27,7 +27,7 @@ function sameFrames(file: string, expected: Map<string, number>): { packets: num
   let packets = 0;
   let matched = 0;
   const left = new Map(expected);
-  for (const p of pcapPackets(file)) {
+  for (const p of readPackets(file)) {
     packets++;
     const key = p.data.toString('hex');
     const n = left.get(key) ?? 0;

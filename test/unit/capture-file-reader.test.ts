@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPackets, detectFormat } from '../../bench/capture-file';
+import { countPackets, detectFormat, readPackets } from '../../src/main/pcap/reader';
 
 let dir: string;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capture-file-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capture-file-reader-'));
 });
 
 afterAll(() => {
@@ -153,5 +153,34 @@ describe('countPackets: pcapng', () => {
 describe('detectFormat', () => {
   it('refuses a file that is neither pcap nor pcapng', () => {
     expect(() => detectFormat(write('junk.bin', Buffer.from('not a capture')))).toThrow(/neither pcap nor pcapng/);
+  });
+});
+
+describe('readPackets: timestamps', () => {
+  const TS = 1_700_000_000_123_456_789n;
+  function stampedSection(tsresol: number | undefined, units: bigint): Buffer {
+    const le: Endian = 'le';
+    const shbBody = Buffer.concat([u32s(le, 0x1a2b3c4d), Buffer.from([1, 0, 0, 0]), Buffer.alloc(8, 0xff)]);
+    // if_tsresol is option 9, one byte, padded to 4.
+    const options = tsresol === undefined ? Buffer.alloc(0) : Buffer.from([9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0]);
+    const idb = block(1, Buffer.concat([u32s(le, 1), u32s(le, 0), options]), le);
+    const f = frame(7, 60);
+    const epb = block(6, Buffer.concat([u32s(le, 0, Number(units >> 32n), Number(units & 0xffffffffn), f.length, f.length), f]), le);
+    return Buffer.concat([block(0x0a0d0d0a, shbBody, le), idb, epb]);
+  }
+  it('reads pcapng stamps in the unit of their interface (if_tsresol)', () => {
+    const [ns] = readPackets(write('ns.pcapng', stampedSection(9, TS)));
+    expect(ns?.tsNs).toBe(TS);
+    const [us] = readPackets(write('us.pcapng', stampedSection(undefined, TS / 1000n)));
+    expect(us?.tsNs).toBe((TS / 1000n) * 1000n);
+    const [bin] = readPackets(write('bin.pcapng', stampedSection(0x80 | 10, 1024n * 5n)));
+    expect(bin?.tsNs).toBe(5_000_000_000n);
+  });
+  it('reads pcap stamps in micro- and nanoseconds', () => {
+    const [us] = readPackets(write('us.pcap', pcap([frame(1, 60), frame(2, 60)])));
+    expect(us?.tsNs).toBe(1_700_000_000n * 1_000_000_000n);
+    const nanos = readPackets(write('ns.pcap', pcap([frame(1, 60), frame(2, 60)], { nanos: true })));
+    expect(nanos[1]?.tsNs).toBe(1_700_000_000n * 1_000_000_000n + 1n);
+    expect(nanos[1]?.data).toEqual(frame(2, 60));
   });
 });
