@@ -30,7 +30,7 @@ const RING_HUGEPAGE_BYTES = 170 << 20;
 const REQUIRED_COMMANDS = ['dpdk-testpmd', 'dpdk-pdump', 'dpdk-dumpcap', 'stdbuf', 'taskset', 'readelf'];
 const FIXTURE_COMMANDS = ['cc', 'pkg-config'];
 const PRIMARY_LOG_TAIL = 300;
-/** PrimaryProcess's exit status for a primary a signal ended. */
+/** PrimaryProcess's exit status for a primary a signal ended is 128 + the signal's number. */
 const SIGNAL_STATUS = 128;
 
 export interface BenchOptions {
@@ -284,7 +284,7 @@ class Bench {
             const status = await primary.stop();
             this.problems.push(
               died
-                ? `${s.name} round ${round + 1}: the primary died (exit status ${status}${status === SIGNAL_STATUS ? ': a signal' : ''}) during or right after the ${tool} run${this.#lastWords(primary)}`
+                ? `${s.name} round ${round + 1}: the primary died (exit status ${status}${status > SIGNAL_STATUS ? `: signal ${status - SIGNAL_STATUS}` : ''}) during or right after the ${tool} run${this.#lastWords(primary)}`
                 : `${s.name} round ${round + 1}: ${tool}: ${oneLine(record.error ?? record.notes.join('; '))}; the primary was restarted`,
             );
             primary = undefined;

@@ -83,7 +83,7 @@ class Primary implements BenchPrimary {
     this.binary = binary;
     this.commandLine = [binary, ...args].join(' ');
     this.#proc = proc;
-    this.#readyAt = proc.log().length;
+    this.#readyAt = proc.offset();
   }
 
   get prefix(): string {
@@ -105,7 +105,7 @@ class Primary implements BenchPrimary {
   }
 
   logTail(chars: number): string {
-    return this.#proc.log().slice(this.#readyAt).slice(-chars);
+    return this.#proc.logSince(this.#readyAt).slice(-chars);
   }
 
   async counters(): Promise<PrimaryCounters> {
@@ -119,7 +119,7 @@ class Primary implements BenchPrimary {
         atNs: process.hrtime.bigint(),
       };
     }
-    const text = await this.#proc.command('stats', FIXTURE_STATS, STATS_TIMEOUT_MS);
+    const text = await this.#proc.request('stats', FIXTURE_STATS, STATS_TIMEOUT_MS);
     const m = FIXTURE_STATS.exec(text)!;
     const [tx, rx, dropped] = [Number(m[1]), Number(m[2]), Number(m[3])];
     return { rx, tx: tx + dropped, forwarded: rx, txDropped: dropped, atNs: process.hrtime.bigint() };
@@ -142,11 +142,17 @@ export interface PrimaryRequest {
 export async function startPrimary(req: PrimaryRequest): Promise<BenchPrimary> {
   if (req.scenario.primary === 'testpmd') {
     const args = testpmdArgs(req.scenario, req.prefix, req.cpus);
-    const proc = await PrimaryProcess.start(TESTPMD, args, req.prefix, TESTPMD_READY, { timeoutMs: START_TIMEOUT_MS });
+    const proc = await PrimaryProcess.start({ command: TESTPMD, args, prefix: req.prefix, ready: TESTPMD_READY, readyTimeoutMs: START_TIMEOUT_MS });
     return new Primary('testpmd', TESTPMD, args, proc);
   }
   if (req.fixtureBinary === undefined || req.rate === undefined) throw new Error('the paced primary needs its binary and a rate');
   const args = fixtureArgs(req.scenario, req.rate, req.prefix, req.cpus);
-  const proc = await PrimaryProcess.start(req.fixtureBinary, args, req.prefix, FIXTURE_READY, { timeoutMs: START_TIMEOUT_MS });
+  const proc = await PrimaryProcess.start({
+    command: req.fixtureBinary,
+    args,
+    prefix: req.prefix,
+    ready: FIXTURE_READY,
+    readyTimeoutMs: START_TIMEOUT_MS,
+  });
   return new Primary('fixture', req.fixtureBinary, args, proc);
 }

@@ -7,23 +7,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findOnPath as findProgram } from '../src/main/core/find-on-path';
 
 const LIB_ROOT = '/usr/lib';
 const MEMPOOL_DPAA = 'librte_mempool_dpaa.so';
 const HUGEPAGES_FREE = /^HugePages_Free:\s+(\d+)/m;
 const HUGEPAGE_SIZE_KB = /^Hugepagesize:\s+(\d+)\s+kB/m;
 
+/** The program the shell would run, with links resolved (the report names the real binary). */
 export function findOnPath(bin: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    const candidate = path.join(dir || '.', bin);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return fs.realpathSync(candidate);
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  const found = findProgram(bin);
+  return found === undefined ? undefined : fs.realpathSync(found);
 }
 
 /** The PMD plugin directory (pkg-config's pmdsdir is unset on Debian). */

@@ -1,9 +1,13 @@
 // A real dpdk-testpmd primary for integration tests: started with a unique
 // --file-prefix, driven through its stdin when interactive, and always torn
 // down with its hugepage files and runtime directory removed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { HUGEPAGE_DIR, PrimaryProcess, prefixLeftovers, removePrefixFiles } from '../../src/main/primary/launch';
+import { dpdkRuntimeRoot } from '../../src/main/primary/runtime-dir';
+
+export { findOnPath } from '../../src/main/core/find-on-path';
+export { HUGEPAGE_DIR, prefixLeftovers };
 
 export interface TestpmdOptions {
   /** --vdev arguments, e.g. ['net_null0', 'net_null1'] or ['net_pcap0,rx_pcap=/tmp/x/in.pcap']. */
@@ -22,6 +26,9 @@ export interface TestpmdOptions {
   extraApp?: string[];
   /** Default: unique 'bct<pid>_<counter>'. */
   prefix?: string;
+  /** Default: dpdk-testpmd on PATH. */
+  binary?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface PortStats {
@@ -35,21 +42,17 @@ export interface PortStats {
   txErrors: number;
 }
 
-export const HUGEPAGE_DIR = '/dev/hugepages';
-export const RUNTIME_DIR = '/var/run/dpdk';
+export const RUNTIME_DIR = dpdkRuntimeRoot();
 export const PREFIX_STEM = 'bct';
 
 const TESTPMD_BIN = 'dpdk-testpmd';
 const PROMPT = 'testpmd> ';
 const START_TIMEOUT_MS = 30_000;
 const COMMAND_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 10_000;
-const KILL_WAIT_MS = 5_000;
 // --stats-period 1 prints a block only every 2 s here (the loop sleeps 1 s and
 // just misses the period each other round): wait for a few.
 const STATS_PERIOD_S = 1;
 const PERIODIC_STATS_TIMEOUT_MS = 10_000;
-const ERROR_LOG_TAIL_CHARS = 4_000;
 const DEFAULT_FORWARD_MODE = 'io';
 const DEFAULT_TOTAL_MBUFS = 16_384;
 const DEFAULT_LCORES = '0-1';
@@ -64,47 +67,18 @@ const STATS_BLOCK = /NIC statistics for port (\d+)\s*#+\s*\n([\s\S]*?)\n\s*#{20,
 // Clear-screen sequences from --stats-period would wipe a terminal that shows a failure.
 // eslint-disable-next-line no-control-regex -- the escape character is what this matches
 const TERMINAL_CONTROL = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const VALID_PREFIX = /^[A-Za-z0-9_-]+$/;
 const OWNED_PREFIX = new RegExp(`^${PREFIX_STEM}(\\d+)_\\d+`);
 
 let prefixCounter = 0;
-const running = new Set<Testpmd>();
-let exitHookInstalled = false;
 
 function uniquePrefix(): string {
   prefixCounter += 1;
   return `${PREFIX_STEM}${process.pid}_${prefixCounter}`;
 }
 
-function assertValidPrefix(prefix: string): void {
-  if (!VALID_PREFIX.test(prefix)) {
-    throw new Error(`unsafe DPDK file prefix ${JSON.stringify(prefix)}`);
-  }
-}
-
 /** Removes what a primary with this prefix leaves behind, even after kill -9. */
 export function cleanupPrefix(prefix: string): void {
-  assertValidPrefix(prefix);
-  if (existsSync(HUGEPAGE_DIR)) {
-    for (const name of readdirSync(HUGEPAGE_DIR)) {
-      if (name.startsWith(`${prefix}map_`)) {
-        rmSync(join(HUGEPAGE_DIR, name), { force: true });
-      }
-    }
-  }
-  rmSync(join(RUNTIME_DIR, prefix), { recursive: true, force: true });
-}
-
-/** Hugepage files and runtime directory a prefix still has on disk (empty once cleaned up). */
-export function prefixLeftovers(prefix: string): string[] {
-  assertValidPrefix(prefix);
-  const pages = existsSync(HUGEPAGE_DIR)
-    ? readdirSync(HUGEPAGE_DIR)
-        .filter((n) => n.startsWith(`${prefix}map_`))
-        .map((n) => join(HUGEPAGE_DIR, n))
-    : [];
-  const runtime = join(RUNTIME_DIR, prefix);
-  return existsSync(runtime) ? [...pages, runtime] : pages;
+  removePrefixFiles(prefix);
 }
 
 export function hugepagesFree(): number {
@@ -182,31 +156,6 @@ export function cleanupStalePrefixes(): string[] {
   return removed;
 }
 
-/** The full path of a program on PATH, as the shell would find it. */
-export function findOnPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = join(dir || '.', bin);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/**
- * testpmd's printf output is block-buffered on a pipe, so command replies
- * would only arrive at exit: stdbuf makes it unbuffered. setpriv's parent-death
- * signal stops testpmd if the test process dies without running stop().
- * Both exec in place, so the child's pid is testpmd's.
- */
-function launcher(): string[] {
-  const stdbuf = findOnPath('stdbuf');
-  if (stdbuf === undefined) {
-    throw new Error('stdbuf (coreutils) is required to read testpmd output through a pipe');
-  }
-  const setpriv = findOnPath('setpriv');
-  const deathSignal = setpriv ? [setpriv, '--pdeathsig', 'SIGTERM'] : [];
-  return [...deathSignal, stdbuf, '-o0', '-e0', TESTPMD_BIN];
-}
-
 function lcoreArgs(lcores: string): string[] {
   return /[@(]/.test(lcores) ? ['--lcores', lcores] : ['-l', lcores];
 }
@@ -233,15 +182,6 @@ function buildArgs(opts: TestpmdOptions, prefix: string): string[] {
     ...(opts.extraApp ?? []),
   ];
   return [...eal, '--', ...app];
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort when a test forgot stop(): only synchronous work runs here.
-  process.on('exit', () => {
-    for (const tp of running) tp.killNow();
-  });
 }
 
 /** Like pattern.exec(text), minus the lastIndex state a /g or /y pattern would carry between calls. */
@@ -280,80 +220,58 @@ export function lastPortStats(text: string, port: number): PortStats | undefined
   return body === undefined ? undefined : parseStatsBody(body);
 }
 
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  error?: Error;
-}
-
 export class Testpmd {
   readonly prefix: string;
   readonly pid: number;
   readonly interactive: boolean;
   readonly args: readonly string[];
 
-  private readonly child: ChildProcess;
-  private stdoutText = '';
-  private combined = '';
-  private exitInfo: ExitInfo | undefined;
-  private readonly exited: Promise<void>;
-  private readonly listeners = new Set<() => void>();
+  private readonly proc: PrimaryProcess;
   private commandQueue: Promise<unknown> = Promise.resolve();
-  private stopping: Promise<void> | undefined;
 
-  private constructor(opts: TestpmdOptions) {
-    this.prefix = opts.prefix ?? uniquePrefix();
-    assertValidPrefix(this.prefix);
-    this.interactive = opts.interactive ?? false;
-    this.args = buildArgs(opts, this.prefix);
-    const [cmd, ...launchArgs] = launcher();
-    this.child = spawn(cmd as string, [...launchArgs, ...this.args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.pid = this.child.pid ?? -1;
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo ??= { code, signal };
-        resolve();
-        this.notify();
-      });
-      this.child.once('error', (error) => {
-        this.exitInfo ??= { code: null, signal: null, error };
-        resolve();
-        this.notify();
-      });
-    });
-    // Writing to a testpmd that just died raises EPIPE on stdin: the exit is reported elsewhere.
-    this.child.stdin?.on('error', () => undefined);
-    this.child.stdout?.on('data', (chunk: Buffer) => this.append(chunk.toString('utf8'), true));
-    this.child.stderr?.on('data', (chunk: Buffer) => this.append(chunk.toString('utf8'), false));
+  private constructor(proc: PrimaryProcess, interactive: boolean) {
+    this.proc = proc;
+    this.prefix = proc.prefix;
+    this.pid = proc.pid;
+    this.interactive = interactive;
+    this.args = proc.args;
   }
 
   /** Resolves once testpmd forwards (automatic) or shows its prompt (interactive). */
   static async start(opts: TestpmdOptions): Promise<Testpmd> {
     cleanupStalePrefixes();
-    installExitHook();
-    const tp = new Testpmd(opts);
-    running.add(tp);
+    const prefix = opts.prefix ?? uniquePrefix();
+    const interactive = opts.interactive ?? false;
+    // Interactive: quit stops forwarding and closes the ports. Automatic: SIGINT does.
+    const proc = await PrimaryProcess.start({
+      command: opts.binary ?? TESTPMD_BIN,
+      args: buildArgs(opts, prefix),
+      prefix,
+      env: opts.env,
+      quit: interactive ? { line: 'quit' } : { signal: 'SIGINT' },
+    });
+    const tp = new Testpmd(proc, interactive);
     try {
-      await tp.waitUntil(() => (tp.isReady() ? true : undefined), START_TIMEOUT_MS, 'testpmd to become ready');
+      await proc.waitUntil(() => (tp.isReady() ? true : undefined), START_TIMEOUT_MS, 'testpmd to become ready');
     } catch (err) {
       await tp.stop();
-      throw new Error(`testpmd (prefix ${tp.prefix}) did not start: ${(err as Error).message}`, { cause: err });
+      throw new Error(`testpmd (prefix ${prefix}) did not start: ${printable((err as Error).message)}`, { cause: err });
     }
     return tp;
   }
 
   /** Everything testpmd printed so far (stdout and stderr in arrival order, terminal control sequences removed). */
   log(): string {
-    return printable(this.combined);
+    return printable(this.proc.log());
   }
 
   alive(): boolean {
-    return this.exitInfo === undefined && this.pid > 0;
+    return this.proc.alive();
   }
 
   /** Resolves with the first match of `pattern` in the log, waiting for it if needed. */
   waitForLog(pattern: RegExp, timeoutMs = COMMAND_TIMEOUT_MS): Promise<RegExpExecArray> {
-    return this.waitUntil(() => firstMatch(pattern, this.combined), timeoutMs, `log to match ${pattern}`);
+    return this.waitUntil(() => firstMatch(pattern, this.proc.log()), timeoutMs, `log to match ${pattern}`);
   }
 
   /**
@@ -367,8 +285,8 @@ export class Testpmd {
     }
     let from = 0;
     const run = async (): Promise<string> => {
-      from = this.stdoutText.length;
-      this.child.stdin?.write(`${cmd}\n`);
+      from = this.proc.stdoutOffset();
+      this.proc.write(cmd);
       const reply = await this.waitUntil(() => this.replySince(from, waitFor), timeoutMs, `reply to "${cmd}"`);
       return reply.replace(/\r/g, '');
     };
@@ -404,62 +322,27 @@ export class Testpmd {
       if (stats === undefined) throw new Error(`no stats for port ${port}: ${reply}`);
       return stats;
     }
-    const from = this.combined.length;
-    return this.waitUntil(() => lastPortStats(this.combined.slice(from), port), PERIODIC_STATS_TIMEOUT_MS, `periodic stats of port ${port}`);
+    const from = this.proc.offset();
+    return this.waitUntil(() => lastPortStats(this.proc.logSince(from), port), PERIODIC_STATS_TIMEOUT_MS, `periodic stats of port ${port}`);
   }
 
   /** Ends testpmd (quit or SIGINT, SIGKILL after 10 s) and removes its files; idempotent. */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
+  async stop(): Promise<void> {
+    await this.proc.stop();
   }
 
   /** Synchronous kill and cleanup, for process exit. */
   killNow(): void {
-    if (this.alive()) this.child.kill('SIGKILL');
-    running.delete(this);
-    cleanupPrefix(this.prefix);
-  }
-
-  private async shutdown(): Promise<void> {
-    if (this.alive()) {
-      this.askToExit();
-      if (!(await this.waitExit(STOP_GRACE_MS))) {
-        this.child.kill('SIGKILL');
-        await this.waitExit(KILL_WAIT_MS);
-      }
-    }
-    running.delete(this);
-    cleanupPrefix(this.prefix);
-  }
-
-  private askToExit(): void {
-    if (this.interactive) {
-      // quit stops forwarding and closes the ports; EOF on stdin is the same request if quit is lost.
-      this.child.stdin?.write('quit\n');
-      this.child.stdin?.end();
-    } else {
-      this.child.kill('SIGINT');
-    }
-  }
-
-  private async waitExit(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const done = await Promise.race([this.exited.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return done;
+    this.proc.killNow();
   }
 
   private isReady(): boolean {
-    return this.interactive ? this.stdoutText.includes(PROMPT) : AUTO_START_READY.test(this.combined);
+    return this.interactive ? this.proc.stdoutSince(0).includes(PROMPT) : AUTO_START_READY.test(this.proc.log());
   }
 
   /** The reply to a command typed at stdout offset `from`: after its echoed line, up to the prompt or waitFor. */
   private replySince(from: number, waitFor?: RegExp): string | undefined {
-    const text = this.stdoutText.slice(from);
+    const text = this.proc.stdoutSince(from);
     const echoEnd = text.indexOf('\n');
     if (echoEnd < 0) return undefined;
     const body = text.slice(echoEnd + 1);
@@ -471,49 +354,12 @@ export class Testpmd {
     return promptAt < 0 ? undefined : body.slice(0, promptAt);
   }
 
-  private append(text: string, fromStdout: boolean): void {
-    if (fromStdout) this.stdoutText += text;
-    this.combined += text;
-    this.notify();
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
-
-  /** Resolves with check()'s first defined result; rejects on exit or timeout, quoting the log. */
-  private waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (fn: () => void): void => {
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-        fn();
-      };
-      const listener = (): void => {
-        const value = check();
-        if (value !== undefined) {
-          finish(() => resolve(value));
-        } else if (this.exitInfo !== undefined) {
-          finish(() => reject(this.failure(`testpmd exited (${this.describeExit()}) while waiting for ${what}`)));
-        }
-      };
-      timer = setTimeout(() => finish(() => reject(this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
-      this.listeners.add(listener);
-      listener();
-    });
-  }
-
-  private describeExit(): string {
-    const info = this.exitInfo;
-    if (info === undefined) return 'running';
-    if (info.error) return `could not run: ${info.error.message}`;
-    return info.signal ? `signal ${info.signal}` : `status ${info.code}`;
-  }
-
-  private failure(message: string): Error {
-    const log = this.log();
-    const tail = log.length > ERROR_LOG_TAIL_CHARS ? `...${log.slice(-ERROR_LOG_TAIL_CHARS)}` : log;
-    return new Error(`${message}\n--- testpmd ${this.prefix} log ---\n${tail}`);
+  /** Like the launcher's wait, with terminal control sequences out of the quoted log. */
+  private async waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    try {
+      return await this.proc.waitUntil(check, timeoutMs, what);
+    } catch (err) {
+      throw new Error(printable((err as Error).message), { cause: err });
+    }
   }
 }

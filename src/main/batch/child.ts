@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import { findOnPath } from '../core/find-on-path';
 import type { SummaryJson } from '../capture/report';
 import { CLI_SCRIPT } from '../core/paths';
 import type { BatchJob } from './job-file';
@@ -29,19 +29,6 @@ export interface JobOutcome {
   errors: string[];
   startedAt: Date;
   endedAt: Date;
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
 }
 
 /**

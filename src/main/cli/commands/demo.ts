@@ -81,9 +81,9 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
   const total = FRAMES_PER_QUEUE * QUEUES;
   process.stderr.write(`demo: starting dpdk-testpmd (--file-prefix ${prefix}) replaying ${total} known packets on 2 rx queues of net_pcap0\n`);
   const vdev = `net_pcap0,${inputs.map((f) => `rx_pcap=${f}`).join(',')}`;
-  const primary = await PrimaryProcess.start(
-    'dpdk-testpmd',
-    [
+  const primary = await PrimaryProcess.start({
+    command: 'dpdk-testpmd',
+    args: [
       '-l',
       '0-1',
       '--no-pci',
@@ -101,9 +101,9 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
       '--total-num-mbufs=16384',
     ],
     prefix,
-    PROMPT,
-    { cwd: dir },
-  );
+    ready: PROMPT,
+    cwd: dir,
+  });
   let code: number;
   try {
     const rx = path.join(dir, 'rx.pcap');
@@ -111,7 +111,7 @@ export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
     const pdump = `port=0,queue=*,rx-dev=${rx},tx-dev=${tx}`;
     process.stderr.write(`demo: burstcap capture --file-prefix ${prefix} -a ${cmd.durationS} --pdump '${pdump}'\n\n`);
     code = await runCapture(['--file-prefix', prefix, '-a', String(cmd.durationS), '--pdump', pdump], dir, () => {
-      void primary.command('start', PROMPT).catch(() => undefined);
+      void primary.request('start', PROMPT).catch(() => undefined);
     });
     if (code !== 0) throw runtimeError('DEMO_CAPTURE_FAILED', `the capture exited with status ${code}`);
     for (const [name, file] of [
