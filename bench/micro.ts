@@ -10,6 +10,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { native } from '../src/main/core/native';
 import { parseTuple } from '../src/main/options/tuple';
+import { pcapOfPackets } from '../src/main/pcap/writer';
 
 export interface MicroResult {
   name: string;
@@ -32,8 +33,6 @@ export interface MicroOptions {
   maxTime: number;
 }
 
-const PCAP_FILE_HEADER = 24;
-const PCAP_RECORD_HEADER = 16;
 /** An EPB's header and trailer as burstcap writes them: 28 + 8 (epb_flags) + 8 (epb_queue) + 4 + 4. */
 const PCAPNG_RECORD_OVERHEAD = 52;
 /** The native writer's own buffer size: write(2) gets the same chunks. */
@@ -58,18 +57,8 @@ const TUPLE = 'port=0,queue=*,rx-dev=/dev/shm/rx.pcap,tx-dev=/dev/shm/tx.pcap,ri
 /** The bytes the writer produces for `frames` (each `frameSize` long), timestamps aside. */
 export function pcapImage(frames: Buffer, frameSize: number): Buffer {
   const records = Math.floor(frames.length / frameSize);
-  const out = Buffer.alloc(PCAP_FILE_HEADER + records * (PCAP_RECORD_HEADER + frameSize));
-  out.writeUInt32LE(0xa1b23c4d, 0);
-  out.writeUInt16LE(2, 4);
-  out.writeUInt16LE(4, 6);
-  out.writeUInt32LE(262144, 16);
-  out.writeUInt32LE(1, 20);
-  for (let i = 0, off = PCAP_FILE_HEADER; i < records; i++, off += PCAP_RECORD_HEADER + frameSize) {
-    out.writeUInt32LE(frameSize, off + 8);
-    out.writeUInt32LE(frameSize, off + 12);
-    frames.copy(out, off + PCAP_RECORD_HEADER, i * frameSize, (i + 1) * frameSize);
-  }
-  return out;
+  const packets = Array.from({ length: records }, (_, i) => frames.subarray(i * frameSize, (i + 1) * frameSize));
+  return pcapOfPackets(packets, { nanos: true });
 }
 
 function distinctFrames(frameSize: number, count: number): Buffer {

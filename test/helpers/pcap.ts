@@ -1,24 +1,23 @@
-// Classic libpcap files for tests: a reader and writer that do not depend on
-// the code under test, plus thin wrappers around tcpdump, capinfos and tshark
-// so tests can check that independent tools agree with what was written.
+// Capture files for tests: a pcap and pcapng reader that does not depend on
+// the code under test (an oracle beside tshark: burstcap's own reader in
+// src/main/pcap could share a bug with its writers), input files written
+// with burstcap's small TypeScript encoder, and thin wrappers around tcpdump,
+// capinfos and tshark so tests check that independent tools agree.
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import {
+  encodePcap,
+  LINKTYPE_ETHERNET,
+  PCAP_FILE_HEADER_LEN as FILE_HEADER_LEN,
+  PCAP_MAGIC_NSEC as MAGIC_NSEC,
+  PCAP_MAGIC_USEC as MAGIC_USEC,
+  PCAP_MAX_SNAPLEN as MAX_SNAPLEN,
+  PCAP_RECORD_HEADER_LEN as RECORD_HEADER_LEN,
+  type PcapFile,
+  type PcapRecord,
+} from '../../src/main/pcap/writer';
 
-export interface PcapRecord {
-  tsNs: bigint;
-  caplen: number;
-  origlen: number;
-  data: Buffer;
-}
-
-export interface PcapFile {
-  nanos: boolean;
-  linktype: number;
-  snaplen: number;
-  records: PcapRecord[];
-  /** Byte order the file was written in; ignored by writers unless set. */
-  bigEndian?: boolean;
-}
+export { encodePcap, FILE_HEADER_LEN, LINKTYPE_ETHERNET, MAGIC_NSEC, MAGIC_USEC, RECORD_HEADER_LEN, type PcapFile, type PcapRecord };
 
 export interface WritePcapOptions {
   /** Nanosecond magic (0xa1b23c4d) instead of microseconds. */
@@ -33,16 +32,6 @@ export interface WritePcapOptions {
   bigEndian?: boolean;
 }
 
-export const MAGIC_USEC = 0xa1b2c3d4;
-export const MAGIC_NSEC = 0xa1b23c4d;
-export const LINKTYPE_ETHERNET = 1;
-export const FILE_HEADER_LEN = 24;
-export const RECORD_HEADER_LEN = 16;
-
-const VERSION_MAJOR = 2;
-const VERSION_MINOR = 4;
-/** libpcap refuses records larger than this, whatever the header's snaplen says. */
-const MAX_SNAPLEN = 262_144;
 /** The upper bits of the linktype field carry FCS flags, not the type. */
 const LINKTYPE_MASK = 0x03ff_ffff;
 const NS_PER_SEC = 1_000_000_000n;
@@ -282,36 +271,6 @@ export function decodePcap(buf: Buffer, name = 'buffer'): PcapFile {
 /** Every record of a file, copied: for captures of known, modest size (use walkPcap for large ones). */
 export function readPcap(path: string, opts: WalkPcapOptions = {}): PcapFile {
   return collect((visit) => walkPcap(path, visit, opts));
-}
-
-function splitTimestamp(tsNs: bigint, nanos: boolean): [number, number] {
-  const sec = tsNs / NS_PER_SEC;
-  const rem = tsNs % NS_PER_SEC;
-  return [Number(sec), Number(nanos ? rem : rem / NS_PER_USEC)];
-}
-
-/** Serialises a PcapFile; record timestamps are cut to the file's precision. */
-export function encodePcap(file: PcapFile): Buffer {
-  const order = file.bigEndian ? BIG : LITTLE;
-  const total = file.records.reduce((n, r) => n + RECORD_HEADER_LEN + r.data.length, FILE_HEADER_LEN);
-  const buf = Buffer.alloc(total);
-  order.putU32(buf, file.nanos ? MAGIC_NSEC : MAGIC_USEC, 0);
-  order.putU16(buf, VERSION_MAJOR, 4);
-  order.putU16(buf, VERSION_MINOR, 6);
-  // thiszone and sigfigs stay 0: every modern reader ignores them.
-  order.putU32(buf, file.snaplen, 16);
-  order.putU32(buf, file.linktype, 20);
-  let off = FILE_HEADER_LEN;
-  for (const rec of file.records) {
-    const [sec, frac] = splitTimestamp(rec.tsNs, file.nanos);
-    order.putU32(buf, sec, off);
-    order.putU32(buf, frac, off + 4);
-    order.putU32(buf, rec.data.length, off + 8);
-    order.putU32(buf, rec.origlen, off + 12);
-    rec.data.copy(buf, off + RECORD_HEADER_LEN);
-    off += RECORD_HEADER_LEN + rec.data.length;
-  }
-  return buf;
 }
 
 /** Writes whole packets with evenly spaced timestamps. */

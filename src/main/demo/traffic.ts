@@ -2,10 +2,14 @@
  * Known traffic for the demo: UDP frames of assorted sizes with correct IPv4
  * checksums and a sequence number, so a capture can be checked byte by byte.
  */
+import { pcapOfPackets } from '../pcap/writer';
+
 const SIZES = [64, 128, 256, 512, 1024, 1514, 90, 700];
 const ETH_HEADER = 14;
 const IP_HEADER = 20;
 const UDP_HEADER = 8;
+/** 2023-11-14, a fixed stamp for the replayed files: the capture stamps its own times. */
+const DEMO_EPOCH_NS = 1_700_000_000n * 1_000_000_000n;
 
 function ipv4Checksum(header: Buffer): number {
   let sum = 0;
@@ -39,20 +43,5 @@ export function demoFrame(seq: number, queue: number): Buffer {
 
 /** A microsecond pcap file, the format net_pcap replays. */
 export function pcapOf(frames: readonly Buffer[]): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(65535, 16);
-  header.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [header];
-  frames.forEach((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000, 0);
-    r.writeUInt32LE(i, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, f);
-  });
-  return Buffer.concat(parts);
+  return pcapOfPackets(frames, { startNs: DEMO_EPOCH_NS, stepNs: 1_000n, snaplen: 65535 });
 }
