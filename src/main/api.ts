@@ -15,9 +15,9 @@
  */
 import { requireUnusedEal } from './attach/attach';
 import { LIBRARY_OPTION_NAMES, validateCapture, DEFAULT_FILE_PREFIX, type CaptureInput, type CaptureRequest } from './options/capture-options';
-import { cleanupPrimary, type CleanupResult } from './cli/commands/cleanup';
-import { doctorChecks, type Check } from './cli/commands/doctor';
-import { listPrimaryPorts } from './cli/commands/list';
+import { cleanupPrimary, type CleanupResult } from './leftovers/cleanup-primary';
+import { doctorChecks, type Check } from './doctor/checks';
+import { listPrimaryPorts } from './attach/list-ports';
 import { BurstcapError, runtimeError, usageError } from './core/errors';
 import { native, type PortInfo } from './core/native';
 import { summaryJson, type SummaryJson } from './capture/report';

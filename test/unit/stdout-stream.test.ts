@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_OPTION_NAMES, validateCapture } from '../../src/main/options/capture-options';
-import { checkJsonTarget } from '../../src/main/cli/commands/capture';
+import { checkJsonTarget } from '../../src/main/capture/report';
 import { BurstcapError } from '../../src/main/core/errors';
 import type { PortInfo } from '../../src/main/core/native';
 import { buildPlan, checkOutputs, checkStdoutStream, STDOUT_PATH } from '../../src/main/capture/plan';

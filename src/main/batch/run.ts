@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkJsonTarget } from '../cli/commands/capture';
+import { checkJsonTarget } from '../capture/report';
 import { isBurstcapError, usageError } from '../core/errors';
 import { writeJson, type SummaryJson } from '../capture/report';
 import { JobProcess, type JobOutcome } from './child';

@@ -3,6 +3,9 @@
  * runs, and the summary at the end. Human text goes to stderr; --json data
  * goes to its file or to stdout.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { usageError } from '../core/errors';
 import { PRIVATE_FILE_MODE, writePrivateFile } from '../core/private-files';
 import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
 
@@ -124,4 +127,17 @@ export function writeJson(target: string, doc: object, mode = PRIVATE_FILE_MODE)
   const text = `${JSON.stringify(doc, null, 2)}\n`;
   if (target === '-') process.stdout.write(text);
   else writePrivateFile(target, text, mode);
+}
+
+/** Refuses a --json target that cannot be written, before the capture starts. */
+export function checkJsonTarget(target: string | undefined, streaming = false): void {
+  if (target === '-' && streaming) {
+    throw usageError(
+      'STDOUT_TWICE',
+      '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere',
+    );
+  }
+  if (target === undefined || target === '-') return;
+  const dir = path.dirname(path.resolve(target));
+  if (!fs.existsSync(dir)) throw usageError('JSON_DIR_MISSING', `--json ${target}: directory ${dir} does not exist`);
 }

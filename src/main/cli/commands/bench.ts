@@ -11,8 +11,7 @@ import { selectScenarios } from '../../../../bench/scenarios';
 import { QUICK_TOOLS, TOOL_NAMES, type ToolName } from '../../../../bench/tools';
 import { parseCount, parseDuration } from '../../options/cpu-list';
 import { isBurstcapError, runtimeError, usageError } from '../../core/errors';
-import { writeJson } from '../../capture/report';
-import { checkJsonTarget } from './capture';
+import { checkJsonTarget, writeJson } from '../../capture/report';
 
 const DEFAULT_OUT_DIR = '/dev/shm';
 const QUICK = { rounds: 3, durationS: 1, microSeconds: 0.2 };

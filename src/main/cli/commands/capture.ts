@@ -1,11 +1,9 @@
 /** `burstcap capture` and `burstcap pdump`: run one capture session to its end. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { runCapture } from '../../api';
 import { checkStdoutTuples, CLI_OPTION_NAMES, stdoutTuples, type CaptureRequest } from '../../options/capture-options';
-import { isBurstcapError, usageError } from '../../core/errors';
+import { isBurstcapError } from '../../core/errors';
 import { outputMode } from '../../core/private-files';
-import { Reporter, summaryJson, writeJson } from '../../capture/report';
+import { checkJsonTarget, Reporter, summaryJson, writeJson } from '../../capture/report';
 import { native } from '../../core/native';
 import { exitCodeFor } from '../../capture/session';
 
@@ -13,18 +11,6 @@ import { exitCodeFor } from '../../capture/session';
 export interface CaptureCommand extends CaptureRequest {
   json?: string | undefined;
   quiet?: boolean | undefined;
-}
-
-export function checkJsonTarget(target: string | undefined, streaming = false): void {
-  if (target === '-' && streaming) {
-    throw usageError(
-      'STDOUT_TWICE',
-      '--json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the summary to a file (--json <file>) or the packets elsewhere',
-    );
-  }
-  if (target === undefined || target === '-') return;
-  const dir = path.dirname(path.resolve(target));
-  if (!fs.existsSync(dir)) throw usageError('JSON_DIR_MISSING', `--json ${target}: directory ${dir} does not exist`);
 }
 
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {

@@ -3,9 +3,8 @@
  * including ports this process could not open (captured by device name),
  * with DPDK's reason for those.
  */
-import { attach } from '../../attach/attach';
-import { native, type PortInfo } from '../../core/native';
-import { primaryPorts, probeFailures } from '../../primary/inspect';
+import { listPrimaryPorts } from '../../attach/list-ports';
+import type { PortInfo } from '../../core/native';
 
 export interface ListCommand {
   prefix: string;
@@ -37,24 +36,6 @@ export function formatPorts(ports: readonly PortInfo[]): string {
       .join('  ')
       .trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
-}
-
-export interface PortsQuery {
-  prefix: string;
-  verbose?: boolean | undefined;
-  extraEal?: readonly string[] | undefined;
-  allowReexec: boolean;
-}
-
-/** The primary's ports as this process sees them as a secondary; uses this process's one EAL. */
-export function listPrimaryPorts(q: PortsQuery): PortInfo[] {
-  const allowed = native.threadInfo().cpus;
-  attach({ prefix: q.prefix, mainCpu: allowed[0] ?? 0, verbose: q.verbose, allowReexec: q.allowReexec, extraEal: q.extraEal ?? [] });
-  try {
-    return primaryPorts(q.prefix, native.listPorts(), probeFailures(native.ealLog(200))).ports;
-  } finally {
-    native.detach();
-  }
 }
 
 export function runListCommand(cmd: ListCommand): number {
