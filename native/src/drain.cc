@@ -1,6 +1,9 @@
 // The hot loop: one call per worker thread, which owns one ring for the whole
 // capture. Dequeue a burst, unwrap each copy, write it, free the burst, repeat.
 // JS never sees a packet; it reads progress from a SharedArrayBuffer.
+// An output fed live by several rings (a stream, a FIFO, a rotating merged
+// file) is shared by their workers: each writes its bursts under the
+// output's lock, and the last one to finish closes it.
 #include "drain.h"
 
 #include <errno.h>
@@ -11,9 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stddef.h>
 #include <unistd.h>
@@ -174,7 +179,19 @@ std::string RotatedName(const std::string& base, uint32_t seq, uint64_t wall_ns)
   return stem + stamp + ext;
 }
 
-// The file side of one ring: pcap or pcapng, one file or a rotating set.
+// What one ring's records carry in a pcapng file: its port's interface, its
+// direction flag and its queue.
+struct RecordTag {
+  uint32_t interface_id = 0, flags = 0, queue = 0;
+};
+
+// A ring's queue counters in the primary, for its interface's statistics block.
+struct StatsSource {
+  uint32_t interface_id = 0;
+  const uint64_t* counters = nullptr;
+};
+
+// The file side of one or more rings: pcap or pcapng, one file or a rotating set.
 class Output {
  public:
   bool pcapng = false;
@@ -182,7 +199,6 @@ class Output {
   PcapngWriter ng;
   PcapngSection section;
   std::vector<PcapngInterface> interfaces;
-  uint32_t interface_id = 0, flags = 0, queue = 0;
   uint32_t snaplen = kPcapSnaplen;
   mode_t mode = kPrivateFileMode;
   bool exclusive = false;
@@ -190,8 +206,8 @@ class Output {
   Rotation rot;
   uint32_t ring_id = 0;
   std::atomic<int64_t>* slots = nullptr;
-  // The primary's counters of this ring's queue, for the statistics block.
-  const uint64_t* counters = nullptr;
+  // The primary's counters of each ring's queue, summed per interface in the statistics blocks.
+  std::vector<StatsSource> stats;
 
   // Totals of the files already closed, for the worker's result.
   uint64_t closed_records = 0, closed_bytes = 0;
@@ -240,10 +256,10 @@ class Output {
     if (rot.packets != 0 && in_file_ >= rot.packets) return true;
     if (rot.file_bytes != 0) {
       uint64_t record = caplen + (pcapng ? kPcapngRecordOverhead : kPcapRecordHeader);
-      // The statistics block that closes a pcapng file counts too: the limit
-      // is the whole file's. Its size does not depend on the counters.
+      // The statistics blocks that close a pcapng file count too: the limit
+      // is the whole file's. Their size does not depend on the counters.
       static const uint64_t kStatsBlockBytes = PcapngStatsBlock(PcapngStats{}).size();
-      uint64_t trailer = pcapng && counters != nullptr ? kStatsBlockBytes : 0;
+      uint64_t trailer = pcapng ? kStatsBlockBytes * StatsInterfaces().size() : 0;
       if (size() + record + trailer > rot.file_bytes) return true;
     }
     return next_boundary_ != 0 && ts_ns >= next_boundary_;
@@ -260,17 +276,23 @@ class Output {
   // Ends the file: statistics block (pcapng), close, report it closed.
   bool Close(uint64_t wall_ns) {
     if (!open_) return error() == 0;
-    if (pcapng && counters != nullptr) {
-      uint64_t now[4];
-      for (int i = 0; i < 4; i++) now[i] = __atomic_load_n(&counters[i], __ATOMIC_RELAXED);
-      PcapngStats st;
-      st.interface_id = interface_id;
-      st.start_ns = start_ns_;
-      st.end_ns = wall_ns;
-      st.ifdrop = now[2] + now[3];
-      st.filteraccept = now[0] + st.ifdrop;
-      st.ifrecv = st.filteraccept + now[1];
-      ng.WriteStats(st);
+    if (pcapng) {
+      for (uint32_t iface : StatsInterfaces()) {
+        PcapngStats st;
+        st.interface_id = iface;
+        st.start_ns = start_ns_;
+        st.end_ns = wall_ns;
+        for (const StatsSource& src : stats) {
+          if (src.interface_id != iface) continue;
+          uint64_t now[4];
+          for (int i = 0; i < 4; i++) now[i] = __atomic_load_n(&src.counters[i], __ATOMIC_RELAXED);
+          uint64_t drop = now[2] + now[3];
+          st.ifdrop += drop;
+          st.filteraccept += now[0] + drop;
+          st.ifrecv += now[0] + drop + now[1];
+        }
+        ng.WriteStats(st);
+      }
     }
     bool ok = pcapng ? ng.Close() : pcap.Close();
     uint64_t recs = pcapng ? ng.records() : pcap.records();
@@ -296,9 +318,9 @@ class Output {
   }
 
   // One record, whole: the rotation check happens before it, never inside it.
-  void Write(const rte_mbuf* m, const Packet& p) {
+  void Write(const rte_mbuf* m, const Packet& p, const RecordTag& tag) {
     if (pcapng) {
-      if (!ng.Begin(interface_id, p.ts_ns, p.caplen, p.origlen, flags, queue)) return;
+      if (!ng.Begin(tag.interface_id, p.ts_ns, p.caplen, p.origlen, tag.flags, tag.queue)) return;
       AppendPacket(ng, m, p);
       ng.End();
     } else {
@@ -311,6 +333,15 @@ class Output {
   void Publish() { slots[kFileBytes].store(static_cast<int64_t>(size()), std::memory_order_relaxed); }
 
  private:
+  // The interfaces with counters, each once, in the order their rings joined.
+  std::vector<uint32_t> StatsInterfaces() const {
+    std::vector<uint32_t> ids;
+    for (const StatsSource& src : stats) {
+      if (std::find(ids.begin(), ids.end(), src.interface_id) == ids.end()) ids.push_back(src.interface_id);
+    }
+    return ids;
+  }
+
   uint64_t NextBoundary(uint64_t wall_ns) const {
     uint64_t next = 0;
     if (rot.duration_ns != 0) {
@@ -332,6 +363,49 @@ class Output {
   uint64_t next_boundary_ = 0;
   std::deque<std::string> kept_;
 };
+
+// An output and the rings that write it. A ring's own file is one of these
+// with one user; a live merged output has one per ring. The lock is taken
+// once per burst (uncontended for a ring's own file: tens of ns per burst).
+struct SharedOutput {
+  std::mutex mu;
+  Output out;
+  uint32_t expected = 1;  // rings that will write it
+  uint32_t joined = 0;
+  uint32_t left = 0;
+  bool opened = false;  // the first ring to join opens it; the others see its result
+  bool open_ok = false;
+  int open_errno = 0;
+  std::string open_failure;
+};
+
+std::mutex outputs_mutex;
+std::map<std::string, std::shared_ptr<SharedOutput>> shared_outputs;
+
+// The output registered under key (a live merged output's final path), made
+// by the first ring to ask; each later one must expect the same number of rings.
+std::shared_ptr<SharedOutput> JoinShared(const std::string& key, uint32_t expected) {
+  std::lock_guard<std::mutex> lock(outputs_mutex);
+  std::shared_ptr<SharedOutput>& slot = shared_outputs[key];
+  if (!slot) {
+    slot = std::make_shared<SharedOutput>();
+    slot->expected = expected;
+  }
+  slot->joined++;
+  return slot;
+}
+
+// The last ring to leave closes the output and forgets it; true for that ring.
+bool LeaveShared(const std::string& key, const std::shared_ptr<SharedOutput>& so) {
+  if (key.empty()) return true;
+  std::lock_guard<std::mutex> lock(outputs_mutex);
+  bool last = ++so->left >= so->expected;
+  if (last) {
+    auto it = shared_outputs.find(key);
+    if (it != shared_outputs.end() && it->second == so) shared_outputs.erase(it);
+  }
+  return last;
+}
 
 // Turns the copy back into the plain frame for a net_pcap vdev: drop the
 // block header and the trailing options (all appended to the last segment).
@@ -436,57 +510,88 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   clock.offset = &shared[kClockOffset];
   bool to_vdev = opts.Get("vdevPort").IsNumber();
   uint16_t vdev_port = to_vdev ? static_cast<uint16_t>(opts.Get("vdevPort").As<Napi::Number>().Uint32Value()) : 0;
-  Output writer;
-  writer.ring_id = id;
-  writer.slots = slots;
-  writer.SetCancel(&slots[kControl], kAbort);
+  // The output: this ring's own, or one shared with the other rings of a
+  // live merged output (options.sharedOutput = { key, rings }).
+  std::string shared_key;
+  uint32_t shared_rings = 1;
+  if (!to_vdev && opts.Get("sharedOutput").IsObject()) {
+    Napi::Object sh = opts.Get("sharedOutput").As<Napi::Object>();
+    shared_key = sh.Get("key").ToString().Utf8Value();
+    shared_rings = sh.Get("rings").ToNumber().Uint32Value();
+    if (shared_key.empty() || shared_rings == 0)
+      throw Napi::TypeError::New(env, "options.sharedOutput needs a key and rings > 0");
+  }
+  std::shared_ptr<SharedOutput> so =
+      shared_key.empty() ? std::make_shared<SharedOutput>() : JoinShared(shared_key, shared_rings);
+  Output& writer = so->out;
+  RecordTag tag;
   std::string path;
-  if (!to_vdev) {
-    if (!opts.Get("path").IsString()) throw Napi::TypeError::New(env, "options.path or options.vdevPort is required");
-    path = opts.Get("path").As<Napi::String>().Utf8Value();
-    uint32_t snaplen = opts.Get("snaplen").IsNumber() ? opts.Get("snaplen").As<Napi::Number>().Uint32Value() : 0;
-    writer.base = path;
-    writer.snaplen = snaplen == 0 ? kPcapSnaplen : snaplen;
-    writer.mode = FileModeOption(opts);
-    // A part of a merged output is a temporary file: it must be new.
-    writer.exclusive = opts.Get("exclusive").ToBoolean().Value();
-    if (opts.Get("pcapng").IsObject()) {
-      Napi::Object ng = opts.Get("pcapng").As<Napi::Object>();
-      writer.pcapng = true;
-      writer.section = SectionOption(ng.Get("section"));
-      writer.interfaces = InterfacesOption(ng.Get("interfaces"));
-      writer.interface_id =
-          ng.Get("interfaceId").IsNumber() ? ng.Get("interfaceId").As<Napi::Number>().Uint32Value() : 0;
-      writer.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
-      writer.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
-      // The counters this ring's statistics block reports. DPDK 22.11
-      // zeroes them when the callback is enabled: read before the enable,
-      // a second capture's counters were off by the first one's (179 for
-      // 4053 packets), so they are taken as they are, like the summary's.
-      if (ng.Get("stats").IsObject()) {
-        Napi::Object st = ng.Get("stats").As<Napi::Object>();
-        writer.counters =
-            QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
-                          st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value());
+  // A ring that joined a shared output must leave it on every path, or the
+  // output would never be closed.
+  if (!to_vdev) try {
+      if (!opts.Get("path").IsString()) throw Napi::TypeError::New(env, "options.path or options.vdevPort is required");
+      path = opts.Get("path").As<Napi::String>().Utf8Value();
+      std::lock_guard<std::mutex> lock(so->mu);
+      if (opts.Get("pcapng").IsObject()) {
+        Napi::Object ng = opts.Get("pcapng").As<Napi::Object>();
+        tag.interface_id =
+            ng.Get("interfaceId").IsNumber() ? ng.Get("interfaceId").As<Napi::Number>().Uint32Value() : 0;
+        tag.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
+        tag.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
+        // The counters this ring adds to its interface's statistics block.
+        // DPDK 22.11 zeroes them when the callback is enabled: read before the
+        // enable, a second capture's counters were off by the first one's (179
+        // for 4053 packets), so they are taken as they are, like the summary's.
+        if (ng.Get("stats").IsObject()) {
+          Napi::Object st = ng.Get("stats").As<Napi::Object>();
+          const uint64_t* counters =
+              QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
+                            st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value());
+          if (counters != nullptr) writer.stats.push_back(StatsSource{tag.interface_id, counters});
+        }
       }
-    }
-    if (opts.Get("rotate").IsObject()) {
-      Napi::Object r = opts.Get("rotate").As<Napi::Object>();
-      writer.rot.file_bytes = BigIntProp(r, "fileBytes");
-      writer.rot.packets = BigIntProp(r, "packets");
-      writer.rot.duration_ns = BigIntProp(r, "durationNs");
-      writer.rot.interval_ns = BigIntProp(r, "intervalNs");
-      writer.rot.start_ns = BigIntProp(r, "startNs");
-      writer.rot.ring = static_cast<uint32_t>(BigIntProp(r, "files"));
-      writer.rot.max_files = static_cast<uint32_t>(BigIntProp(r, "maxFiles"));
-    }
-    if (!writer.Open(WallNs())) {
-      if (writer.error() == ECANCELED) {
-        Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading",
-              writer.error());
+      if (!so->opened) {
+        so->opened = true;
+        uint32_t snaplen = opts.Get("snaplen").IsNumber() ? opts.Get("snaplen").As<Napi::Number>().Uint32Value() : 0;
+        writer.ring_id = id;
+        writer.slots = slots;
+        writer.SetCancel(&slots[kControl], kAbort);
+        writer.base = path;
+        writer.snaplen = snaplen == 0 ? kPcapSnaplen : snaplen;
+        writer.mode = FileModeOption(opts);
+        // A part of a merged output is a temporary file: it must be new.
+        writer.exclusive = opts.Get("exclusive").ToBoolean().Value();
+        if (opts.Get("pcapng").IsObject()) {
+          Napi::Object ng = opts.Get("pcapng").As<Napi::Object>();
+          writer.pcapng = true;
+          writer.section = SectionOption(ng.Get("section"));
+          writer.interfaces = InterfacesOption(ng.Get("interfaces"));
+        }
+        if (opts.Get("rotate").IsObject()) {
+          Napi::Object r = opts.Get("rotate").As<Napi::Object>();
+          writer.rot.file_bytes = BigIntProp(r, "fileBytes");
+          writer.rot.packets = BigIntProp(r, "packets");
+          writer.rot.duration_ns = BigIntProp(r, "durationNs");
+          writer.rot.interval_ns = BigIntProp(r, "intervalNs");
+          writer.rot.start_ns = BigIntProp(r, "startNs");
+          writer.rot.ring = static_cast<uint32_t>(BigIntProp(r, "files"));
+          writer.rot.max_files = static_cast<uint32_t>(BigIntProp(r, "maxFiles"));
+        }
+        so->open_ok = writer.Open(WallNs());
+        so->open_errno = writer.error();
+        if (!so->open_ok) so->open_failure = writer.OpenFailure();
       }
-      Throw(env, "OUTPUT_OPEN_FAILED", writer.OpenFailure(), writer.error());
+    } catch (...) {
+      LeaveShared(shared_key, so);
+      throw;
     }
+  if (!to_vdev && !so->open_ok) {
+    LeaveShared(shared_key, so);
+    if (so->open_errno == ECANCELED) {
+      Throw(env, "OUTPUT_NO_READER", "stopped while waiting for a process to open " + path + " for reading",
+            so->open_errno);
+    }
+    Throw(env, "OUTPUT_OPEN_FAILED", so->open_failure, so->open_errno);
   }
 
   rte_mbuf* pkts[kBurst];
@@ -494,6 +599,7 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   unsigned empty_polls = 0;
   uint64_t last_flush = NowNs();
   int64_t packets = 0, bytes = 0, wire = 0, bursts = 0, malformed = 0, over_quota = 0;
+  int write_error = 0;
 
   // Only now may the main thread enable the callbacks: opening the output
   // can take long (O_TRUNC of a large file), and copies made before the
@@ -508,13 +614,17 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     if (n == 0) {
       // Finish only once the ring is empty: the callbacks were disabled first.
       if (control == kFinish) break;
-      if (writer.has_unflushed() && NowNs() - last_flush >= kIdleFlushNs) {
-        writer.Flush();
-        last_flush = NowNs();
-      }
+      // Every kSpinPolls-th empty poll (at most ~3 ms apart once idle): a
+      // ring with no traffic does not contend for a shared output's lock.
       if (!to_vdev && (empty_polls & (kSpinPolls - 1)) == 0) {
+        std::lock_guard<std::mutex> lock(so->mu);
+        if (writer.has_unflushed() && NowNs() - last_flush >= kIdleFlushNs) {
+          writer.Flush();
+          last_flush = NowNs();
+        }
         uint64_t wall = WallNs();
         if (writer.TimeIsUp(wall)) writer.Rotate(wall);
+        write_error = writer.error();
       }
       if (++empty_polls < kSpinPolls) {
         rte_pause();
@@ -522,35 +632,45 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
         struct timespec nap = {0, kIdleSleepNs};
         nanosleep(&nap, nullptr);
       }
-      if (writer.error() != 0) break;
+      if (write_error != 0) break;
       continue;
     }
     empty_polls = 0;
     bursts++;
     unsigned allowed = TakeQuota(quota, n);
     unsigned to_send = 0;
-    for (unsigned i = 0; i < allowed; i++) {
-      Packet p;
-      if (!Unwrap(pkts[i], clock, &p)) {
-        malformed++;
-        continue;
-      }
-      if (to_vdev) {
-        if (StripBlock(pkts[i], p.caplen)) {
-          send[to_send++] = pkts[i];
-          pkts[i] = nullptr;  // ownership passes to the vdev
-        } else {
+    {
+      // One lock per burst: a shared output takes whole bursts, in the order the rings hand them over.
+      std::unique_lock<std::mutex> lock(so->mu, std::defer_lock);
+      if (!to_vdev) lock.lock();
+      for (unsigned i = 0; i < allowed; i++) {
+        Packet p;
+        if (!Unwrap(pkts[i], clock, &p)) {
           malformed++;
           continue;
         }
-      } else {
-        // Between two records: a new file starts whole, the old one ends whole.
-        if (writer.MustRotate(p.ts_ns, p.caplen) && !writer.Rotate(WallNs())) break;
-        writer.Write(pkts[i], p);
+        if (to_vdev) {
+          if (StripBlock(pkts[i], p.caplen)) {
+            send[to_send++] = pkts[i];
+            pkts[i] = nullptr;  // ownership passes to the vdev
+          } else {
+            malformed++;
+            continue;
+          }
+        } else {
+          // Between two records: a new file starts whole, the old one ends whole.
+          if (writer.MustRotate(p.ts_ns, p.caplen) && !writer.Rotate(WallNs())) break;
+          writer.Write(pkts[i], p, tag);
+          if (writer.error() != 0) break;
+        }
+        packets++;
+        bytes += p.caplen;
+        wire += p.origlen;
       }
-      packets++;
-      bytes += p.caplen;
-      wire += p.origlen;
+      if (!to_vdev) {
+        writer.Publish();
+        write_error = writer.error();
+      }
     }
     over_quota += n - allowed;
     if (to_vdev && to_send > 0) {
@@ -575,36 +695,48 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
     slots[kBursts].store(bursts, std::memory_order_relaxed);
     slots[kMalformed].store(malformed, std::memory_order_relaxed);
     slots[kOverQuota].store(over_quota, std::memory_order_relaxed);
-    if (!to_vdev) writer.Publish();
-    if (writer.error() != 0) break;
+    if (write_error != 0) break;
   }
 
-  if (!to_vdev) writer.Close(WallNs());
-  // Report what the file really holds: a failed flush cuts back to the last
-  // whole record on disk.
+  std::vector<std::pair<std::string, uint64_t>> files;
+  std::string failed_path;
   if (!to_vdev) {
-    packets = static_cast<int64_t>(writer.records());
-    bytes = static_cast<int64_t>(writer.packet_bytes());
+    std::lock_guard<std::mutex> lock(so->mu);
+    // The last ring to leave closes the file; the others only flush their records.
+    if (LeaveShared(shared_key, so)) {
+      writer.Close(WallNs());
+    } else if (writer.error() == 0) {
+      writer.Flush();
+    }
+    write_error = writer.error();
+    failed_path = writer.path();
+    files = writer.done;
+    // Report what the file really holds: a failed flush cuts back to the
+    // last whole record on disk. A shared output's records are not this
+    // ring's alone: each ring reports what it wrote.
+    if (shared_key.empty()) {
+      packets = static_cast<int64_t>(writer.records());
+      bytes = static_cast<int64_t>(writer.packet_bytes());
+    }
   }
   slots[kPackets].store(packets, std::memory_order_relaxed);
   slots[kBytes].store(bytes, std::memory_order_relaxed);
   slots[kWireBytes].store(wire, std::memory_order_relaxed);
   slots[kMalformed].store(malformed, std::memory_order_relaxed);
   slots[kOverQuota].store(over_quota, std::memory_order_relaxed);
-  if (writer.error() != 0) {
-    int err = writer.error();
-    slots[kErrno].store(err, std::memory_order_relaxed);
-    Throw(env, "WRITE_FAILED", "writing " + writer.path() + " failed: " + strerror(err), err);
+  if (write_error != 0) {
+    slots[kErrno].store(write_error, std::memory_order_relaxed);
+    Throw(env, "WRITE_FAILED", "writing " + failed_path + " failed: " + strerror(write_error), write_error);
   }
   Napi::Object out = Napi::Object::New(env);
-  Napi::Array files = Napi::Array::New(env, writer.done.size());
-  for (size_t i = 0; i < writer.done.size(); i++) {
+  Napi::Array file_list = Napi::Array::New(env, files.size());
+  for (size_t i = 0; i < files.size(); i++) {
     Napi::Object f = Napi::Object::New(env);
-    f.Set("file", writer.done[i].first);
-    f.Set("packets", Napi::Number::New(env, static_cast<double>(writer.done[i].second)));
-    files.Set(static_cast<uint32_t>(i), f);
+    f.Set("file", files[i].first);
+    f.Set("packets", Napi::Number::New(env, static_cast<double>(files[i].second)));
+    file_list.Set(static_cast<uint32_t>(i), f);
   }
-  out.Set("files", files);
+  out.Set("files", file_list);
   out.Set("packets", Napi::Number::New(env, static_cast<double>(packets)));
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
   out.Set("wireBytes", Napi::Number::New(env, static_cast<double>(wire)));

@@ -3,7 +3,7 @@
  * hand it to the native drain loop until the main thread says stop.
  */
 import { BurstcapError } from '../main/core/errors';
-import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions } from '../main/core/native';
+import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions, type SharedOutputOptions } from '../main/core/native';
 import { slot } from './control';
 
 export interface DrainTask {
@@ -25,6 +25,7 @@ export interface DrainTask {
   clock: ClockRef;
   pcapng: PcapngRingOptions | undefined;
   rotate: RotateOptions | undefined;
+  sharedOutput: SharedOutputOptions | undefined;
 }
 
 /** Errors cross the thread boundary as data so their code survives cloning. */
@@ -44,6 +45,7 @@ export default function drain(task: DrainTask): DrainOutcome {
     if (task.mode !== undefined) options.mode = task.mode;
     if (task.vdevPort === undefined && task.pcapng !== undefined) options.pcapng = task.pcapng;
     if (task.vdevPort === undefined && task.rotate !== undefined) options.rotate = task.rotate;
+    if (task.vdevPort === undefined && task.sharedOutput !== undefined) options.sharedOutput = task.sharedOutput;
     return { ok: true, result: native.drain(task.ringId, options, slots, new BigInt64Array(task.shared)) };
   } catch (err) {
     const e = err as BurstcapError;

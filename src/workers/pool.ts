@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { control, newControlBlock, slot } from './control';
 import type { DrainOutcome, DrainTask } from './drain';
 import { runtimeError } from '../main/core/errors';
-import type { ClockRef, PcapngRingOptions, RotateOptions } from '../main/core/native';
+import type { ClockRef, PcapngRingOptions, RotateOptions, SharedOutputOptions } from '../main/core/native';
 
 export interface WorkerSpec {
   ringId: number;
@@ -23,6 +23,7 @@ export interface WorkerSpec {
   snaplen: number;
   pcapng?: PcapngRingOptions;
   rotate?: RotateOptions;
+  sharedOutput?: SharedOutputOptions;
 }
 
 export interface WorkerCounters {
@@ -80,6 +81,7 @@ export class DrainWorkers {
         clock,
         pcapng: spec.pcapng,
         rotate: spec.rotate,
+        sharedOutput: spec.sharedOutput,
       };
       return (this.#pool.run(task) as Promise<DrainOutcome>).then(
         (outcome) => (this.#settled[i] = outcome),

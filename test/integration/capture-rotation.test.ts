@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeResult, EXIT_OK, EXIT_USAGE, readSummary, runBurstcap, type SummaryJson } from '../helpers/burstcap';
+import { describeResult, EXIT_OK, readSummary, runBurstcap, type SummaryJson } from '../helpers/burstcap';
 import { pollUntil } from '../helpers/capture';
 import { firstGap, readKnownCapture, startPacedPrimary, stopPacedPrimary, type PacedPrimary } from '../helpers/burstcap-faults';
 import { readPcapng } from '../helpers/pcap';
@@ -158,19 +158,35 @@ describe('rotation', () => {
     expect(s.files).toHaveLength(6);
   });
 
-  it('refuses to rotate an output merged from several rings, before touching the primary', async () => {
+  it('rotates rx and tx written live into one file: each file whole, each direction gapless across the files', async () => {
     const dir = newDir();
+    const json = join(dir, 'summary.json');
     const both = join(dir, 'both.pcapng');
-    const r = await runBurstcap([
-      'capture',
-      '--file-prefix',
-      paced.primary.prefix,
-      '-b',
-      'filesize:100',
-      '--pdump',
-      `port=0,queue=0,rx-dev=${both},tx-dev=${both}`,
-    ]);
-    expect(r.code).toBe(EXIT_USAGE);
-    expect(r.stderr).toMatch(/-b cannot rotate .*both\.pcapng: it is merged from 2 rings/);
+    const perFile = 400;
+    const args = ['capture', '--file-prefix', paced.primary.prefix, '-q', '--json', json, '-a', '3', '-b', `packets:${perFile}`];
+    const r = await runBurstcap([...args, '--pdump', `port=0,queue=0,rx-dev=${both},tx-dev=${both},${SMALL_POOL}`]);
+    expect(r.code, describeResult(args, r)).toBe(EXIT_OK);
+    const s = readSummary(json);
+    expect(s.dropped).toBe(0);
+    const files = readdirSync(dir)
+      .filter((n) => /^both_\d{5}_\d{14}\.pcapng$/.test(n))
+      .sort()
+      .map((n) => join(dir, n));
+    expect(files.length).toBeGreaterThan(5);
+    expect(s.files.map((f) => f.file)).toEqual(files);
+    const bySide: Record<'rx' | 'tx', number[]> = { rx: [], tx: [] };
+    files.forEach((file, k) => {
+      const f = readPcapng(file);
+      // Each file on its own: one interface for the port's two directions, statistics last.
+      expect(f.blockTypes[0], file).toBe(SHB);
+      expect(f.interfaces, file).toHaveLength(1);
+      expect(f.blockTypes.at(-1), file).toBe(ISB);
+      if (k < files.length - 1) expect(f.packets, file).toHaveLength(perFile);
+      for (const p of f.packets) bySide[p.flags === 1 ? 'rx' : 'tx'].push(Number(p.data.readBigUInt64BE(SEQ_OFFSET)));
+    });
+    for (const side of ['rx', 'tx'] as const) {
+      expect(bySide[side].length, side).toBe(packetsOf(s, side));
+      expect(firstGap(bySide[side]), `a gap in the ${side} sequence numbers across ${files.length} files`).toBe(-1);
+    }
   });
 });

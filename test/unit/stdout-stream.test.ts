@@ -49,11 +49,25 @@ describe('rx-dev=- in the plan', () => {
     expect(ng.outputs[0]!.format).toBe('pcapng');
   });
 
-  it('refuses an output merged from several rings: it would be written only at the end', () => {
-    const err = usage(() => buildPlan([parseTuple('port=0,queue=*,rx-dev=-')], PORTS, OPTS));
-    expect(err.code).toBe('STDOUT_MERGED');
-    expect(err.message).toMatch(/port 0 queue 0 rx, port 0 queue 1 rx.*pick one queue.*FIFO/);
-    expect(usage(() => buildPlan([parseTuple('port=0,queue=0,rx-dev=-,tx-dev=-')], PORTS, OPTS)).code).toBe('STDOUT_MERGED');
+  it('writes an output fed by several rings live, by all of them together, not merged at the end', () => {
+    const plan = buildPlan([parseTuple('port=0,queue=*,rx-dev=-')], PORTS, OPTS);
+    expect(plan.outputs).toEqual([{ path: STDOUT_PATH, format: 'pcap', rings: [0, 1], parts: [], live: true }]);
+    expect(plan.rings.map((r) => r.sink)).toEqual([
+      { kind: 'file', path: STDOUT_PATH },
+      { kind: 'file', path: STDOUT_PATH },
+    ]);
+    const both = buildPlan([parseTuple('port=0,queue=0,rx-dev=-,tx-dev=-')], PORTS, OPTS);
+    expect(both.outputs).toEqual([{ path: STDOUT_PATH, format: 'pcap', rings: [0, 1], parts: [], live: true }]);
+  });
+
+  it('writes a FIFO fed by several rings live, and a plain file fed by several rings as merged parts', () => {
+    const fifo = buildPlan([parseTuple('port=0,queue=*,rx-dev=/tmp/x.fifo')], PORTS, { ...OPTS, isFifo: () => true });
+    expect(fifo.outputs[0]).toMatchObject({ rings: [0, 1], parts: [], live: true });
+    const file = buildPlan([parseTuple('port=0,queue=*,rx-dev=/tmp/x.pcap')], PORTS, { ...OPTS, isFifo: () => false });
+    expect(file.outputs[0]!.parts).toHaveLength(2);
+    expect(file.outputs[0]!.live).toBeUndefined();
+    const rotating = buildPlan([parseTuple('port=0,queue=*,rx-dev=/tmp/x.pcap')], PORTS, { ...OPTS, rotating: true, isFifo: () => false });
+    expect(rotating.outputs[0]).toMatchObject({ rings: [0, 1], parts: [], live: true });
   });
 });
 

@@ -41,16 +41,23 @@ export interface RingPlan {
   output: string;
 }
 
-/** A file the user asked for and the per-ring parts merged into it at the end. */
+/**
+ * A file the user asked for, and how its rings write it: one ring directly;
+ * several rings into per-ring parts merged in capture-time order at the end;
+ * or several rings live, together, in arrival order (`live`).
+ */
 export interface OutputPlan {
   path: string;
   format: OutputFormat;
   rings: number[];
   /**
    * Parts to merge, in ring order; empty when a single ring writes the file
-   * directly. File names until placeParts() puts them in their directory.
+   * directly, or when its rings write it live. File names until placeParts()
+   * puts them in their directory.
    */
   parts: string[];
+  /** Several rings write the file as the packets arrive (a stream, a FIFO, a rotating file). */
+  live?: boolean;
   /** The private directory holding the parts, once placed. */
   partsDir?: string | undefined;
 }
@@ -64,9 +71,20 @@ export interface CapturePlan {
 export interface PlanOptions {
   writer: WriterKind;
   format?: OutputFormat | undefined;
-  /** -b was given: every output must be a file one worker writes. */
+  /** -b was given: outputs fed by several rings are written live, to rotate together. */
   rotating?: boolean | undefined;
   isInterface: (name: string) => boolean;
+  /** A FIFO is a stream: its reader wants packets now, not a merge at the end. */
+  isFifo?: ((file: string) => boolean) | undefined;
+}
+
+/** True for an existing FIFO (named pipe); anything else, or nothing, is not one. */
+export function isFifo(file: string): boolean {
+  try {
+    return fs.statSync(file).isFIFO();
+  } catch {
+    return false;
+  }
 }
 
 export const QUEUE_PLACEHOLDER = '%q';
@@ -150,9 +168,9 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
     }
   }
 
-  // Rings that feed the same file write parts, merged by timestamp at the
-  // end. The parts' directory is made at run time (placeParts): a plan
-  // creates nothing.
+  // Rings that feed the same file write it live together, or write parts
+  // merged by timestamp at the end. The parts' directory is made at run
+  // time (placeParts): a plan creates nothing.
   const outputs: OutputPlan[] = [];
   const byFile = new Map<string, RingPlan[]>();
   for (const r of rings) {
@@ -169,24 +187,15 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
     if (opts.rotating && opts.writer === 'vdev') {
       throw usageError('ROTATION_NEEDS_NATIVE', `-b cannot rotate ${file} with --writer vdev: net_pcap keeps one file; use --writer native`);
     }
-    if (opts.rotating && list.length > 1) {
-      const what = list.map((r) => `port ${r.port} queue ${r.queue} ${r.direction}`).join(', ');
-      throw usageError(
-        'ROTATION_OF_MERGED_OUTPUT',
-        `-b cannot rotate ${file}: it is merged from ${list.length} rings (${what}) when the capture ends, and merged outputs do not rotate yet; ` +
-          `give each queue and direction its own file (queue=<n>, or %q in the path, and separate rx-dev/tx-dev files)`,
-      );
-    }
-    if (isStdoutOutput(file) && list.length > 1) {
-      const what = list.map((r) => `port ${r.port} queue ${r.queue} ${r.direction}`).join(', ');
-      throw usageError(
-        'STDOUT_MERGED',
-        `cannot stream ${list.length} rings (${what}) to stdout (-): an output fed by several rings is merged only when the capture ends, ` +
-          `which is no stream; pick one queue and one direction (queue=<n>, rx-dev=- or tx-dev=-), or give each ring a FIFO of its own (mkfifo, rx-dev=<fifo>)`,
-      );
-    }
     if (list.length === 1) {
       outputs.push({ path: file, format, rings: [list[0]!.index], parts: [] });
+      continue;
+    }
+    // A merge at the end is exact (capture-time order) but nothing reaches
+    // the file before it: right for a file read afterwards, wrong for a
+    // stream's reader and for rotation, whose files must close as it goes.
+    if (opts.writer === 'native' && (opts.rotating || isStdoutOutput(file) || (opts.isFifo ?? isFifo)(file))) {
+      outputs.push({ path: file, format, rings: list.map((r) => r.index), parts: [], live: true });
       continue;
     }
     const parts: string[] = [];

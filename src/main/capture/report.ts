@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../core/errors';
 import { PRIVATE_FILE_MODE, writePrivateFile } from '../core/private-files';
+import { isStdoutOutput } from './plan';
 import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
+
+/** stdout is opened by path (STDOUT_PATH) but named as users wrote it. */
+function shownOutput(output: string): string {
+  return isStdoutOutput(output) ? 'stdout (-)' : output;
+}
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -25,7 +31,7 @@ export function formatCount(n: number): string {
 }
 
 function ringLine(r: RingStatus): string {
-  return `Capturing on port ${r.port} (${r.portName}) queue ${r.queue} ${r.direction} -> ${r.output} [worker on cpu ${r.cpu}, tid ${r.tid}]`;
+  return `Capturing on port ${r.port} (${r.portName}) queue ${r.queue} ${r.direction} -> ${shownOutput(r.output)} [worker on cpu ${r.cpu}, tid ${r.tid}]`;
 }
 
 export class Reporter {
@@ -89,7 +95,9 @@ export class Reporter {
     );
     for (const o of s.outputs) {
       const drops = o.ringfull + o.nombuf > 0 ? `, dropped ${formatCount(o.ringfull)} ring full + ${formatCount(o.nombuf)} no mbuf` : '';
-      this.#line(`  port ${o.port} queue ${o.queue} ${o.direction}: ${formatCount(o.packets)} packets, ${formatBytes(o.bytes)}${drops} -> ${o.file}`);
+      this.#line(
+        `  port ${o.port} queue ${o.queue} ${o.direction}: ${formatCount(o.packets)} packets, ${formatBytes(o.bytes)}${drops} -> ${shownOutput(o.file)}`,
+      );
     }
     for (const p of s.ports) {
       this.#line(

@@ -25,6 +25,7 @@ import {
   type PcapngStats,
   type PdumpCounters,
   type PortInfo,
+  type DrainResult,
 } from '../core/native';
 import { OwnerRecord } from '../leftovers/owner-record';
 import {
@@ -564,12 +565,15 @@ export class CaptureSession {
         // A part lives in a private directory: it must be a new file there.
         spec.exclusive = feedsParts(plan, r.index);
         const out = plan.outputs.find((o) => o.rings.includes(r.index));
+        if (out?.live === true) spec.sharedOutput = { key: out.path, rings: out.rings.length };
         // Parts stay pcap: the merge writes the pcapng file (README: "pcapng and merged outputs").
         if (out !== undefined && out.format === 'pcapng' && !spec.exclusive) {
+          // One interface per port of the output; a live output's rings share them.
+          const ports = [...new Set(out.rings.map((i) => plan.rings[i]!.port))];
           spec.pcapng = {
             section: this.#section,
-            interfaces: [this.#interfaceOf(r.port)],
-            interfaceId: 0,
+            interfaces: ports.map((p) => this.#interfaceOf(p)),
+            interfaceId: ports.indexOf(r.port),
             flags: r.direction === 'rx' ? EPB_INBOUND : EPB_OUTBOUND,
             queue: r.queue,
             stats: { port: r.port, queue: r.queue, direction: DIRECTION_FLAG[r.direction] },
@@ -769,10 +773,15 @@ export class CaptureSession {
   ): Promise<{ file: string; packets: number }[]> {
     const files: { file: string; packets: number }[] = [];
     for (const out of plan.outputs) {
-      const only = outcomes[out.rings[0]!];
-      if (out.parts.length === 0 && this.#opts.rotation !== undefined && only?.ok === true) {
+      // A live output's files are listed in full by the ring that closed it last: the longest list.
+      let closer: DrainResult | undefined;
+      for (const i of out.rings) {
+        const o = outcomes[i];
+        if (o?.ok === true && (closer === undefined || o.result.files.length > closer.files.length)) closer = o.result;
+      }
+      if (out.parts.length === 0 && this.#opts.rotation !== undefined && closer !== undefined) {
         // Every file of a rotation, the ring buffer's deleted ones excepted.
-        for (const f of only.result.files) if (fs.existsSync(f.file)) files.push(f);
+        for (const f of closer.files) if (fs.existsSync(f.file)) files.push(f);
         continue;
       }
       if (out.parts.length === 0) {

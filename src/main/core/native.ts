@@ -83,6 +83,12 @@ export interface DrainOptions {
   /** Written as pcapng: the file's section and interfaces, and what this ring's packets are. */
   pcapng?: PcapngRingOptions;
   rotate?: RotateOptions;
+  /** An output written live by several rings: the same key (its path) and ring count from each; the last to finish closes it. */
+  sharedOutput?: SharedOutputOptions;
+}
+export interface SharedOutputOptions {
+  key: string;
+  rings: number;
 }
 /** The pcapng section header's options (shb_hardware, shb_os, shb_userappl, a comment). */
 export interface PcapngSection {
