@@ -45,6 +45,8 @@ export const DEFINITIONS: Record<string, string> = {
   primary_vs_baseline: "primary's forwarding rate during the capture / its rate alone in the same round",
   zero_loss_pps: 'highest paced rate (per direction) seen with loss below 0.01% and no damaged frame',
   'ratios.burstcap_vs_dpdk-dumpcap': "against the better of dumpcap's pcapng and pcap (-P) results",
+  'ratios.pcapng_vs_pcap': 'burstcap writing pcapng / burstcap writing pcap, same scenario and primary (1 = no cost)',
+  'ratios.rotated_vs_pcap': 'burstcap rotating its files (-b filesize) / burstcap writing one pcap file per output',
 };
 
 /** Maps keyed by scenario and tool, as plain objects for JSON. */

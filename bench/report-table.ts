@@ -107,6 +107,13 @@ export function formatTable(ctx: TableContext): string {
     for (const [tool, t] of toolEntries(sum)) if (t.skipped) out.push(`  ${tool} skipped: ${t.skipped}`);
     const r = sum.ratios;
     out.push(`  burstcap vs dpdk-pdump ${times(r['burstcap_vs_dpdk-pdump'])}, vs dpdk-dumpcap ${times(r['burstcap_vs_dpdk-dumpcap'])}`);
+    const own = (
+      [
+        ['pcapng', r.pcapng_vs_pcap],
+        ['rotated', r.rotated_vs_pcap],
+      ] as const
+    ).flatMap(([what, v]) => (v === undefined || v === null ? [] : [`${what} ${(v * 100).toFixed(1)}%`]));
+    if (own.length > 0) out.push(`  burstcap's own formats against its pcap files: ${own.join(', ')}`);
     out.push('');
   }
   if (ctx.micro.length > 0) {

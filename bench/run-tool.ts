@@ -5,13 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { countPackets } from '../src/main/pcap/reader';
 import { childCpuMark, childCpuSince, processCpuSeconds } from './cpu-time';
 import { FixtureFrameCheck, type SeqWindow } from './fixture-frames';
 import { computeRun, type FileResult, type RunMetrics } from './measure';
 import type { BenchPrimary, PrimaryCounters } from './primaries';
 import type { Scenario } from './scenarios';
-import { parseReport, type ToolLaunch, type ToolReport } from './tools';
+import { parseReport, type OutputFile, type ToolLaunch, type ToolReport } from './tools';
 
 const READY_TIMEOUT_MS = 60_000;
 /** Long enough for burstcap to merge per-queue files of a long window. */
@@ -143,15 +144,28 @@ export interface RunOutcome {
   primaryTainted: boolean;
 }
 
+/** The rotated files of a launch, in name order (capture order), each holding one direction. */
+function rotatedFiles(launch: ToolLaunch): OutputFile[] {
+  const stems = launch.rotatedStems ?? [];
+  if (stems.length === 0 || launch.outputs.length === 0) return [];
+  const dir = path.dirname(launch.outputs[0]!.path);
+  return fs
+    .readdirSync(dir)
+    .filter((name) => stems.some((stem) => name.startsWith(`${stem}_`)))
+    .sort()
+    .map((name) => ({ path: path.join(dir, name), directions: 1 }));
+}
+
 function removeOutputs(launch: ToolLaunch): void {
   // dumpcap opens its file without O_TRUNC: a longer old file would leave stale records behind.
-  for (const o of launch.outputs) fs.rmSync(o.path, { force: true });
+  for (const o of [...launch.outputs, ...rotatedFiles(launch)]) fs.rmSync(o.path, { force: true });
   if (launch.jsonFile) fs.rmSync(launch.jsonFile, { force: true });
 }
 
 /** `window`: the sequence numbers the paced primary offered during the run's window, when it is the primary. */
 function readFiles(req: RunRequest, window: SeqWindow | undefined): FileResult[] {
-  return req.launch.outputs.map((o) => {
+  const outputs = req.launch.rotatedStems !== undefined ? rotatedFiles(req.launch) : req.launch.outputs;
+  return outputs.map((o) => {
     if (!fs.existsSync(o.path)) return { file: o.path, format: 'missing', packets: 0, bytes: 0, directions: o.directions };
     const check = window ? new FixtureFrameCheck(req.scenario.frameSize, window) : undefined;
     const c = countPackets(o.path, check?.visit);

@@ -26,6 +26,9 @@ export interface Ratios {
   'burstcap_vs_dpdk-pdump': number | null;
   /** Against the better of dumpcap's two formats. */
   'burstcap_vs_dpdk-dumpcap': number | null;
+  /** burstcap's pcapng, and its rotated pcap files, against its plain pcap files: present when those variants ran. */
+  pcapng_vs_pcap?: number | null;
+  rotated_vs_pcap?: number | null;
 }
 
 export type ScenarioSummary = Record<string, ToolSummary | Ratios> & { ratios: Ratios };
@@ -66,10 +69,14 @@ function headline(s: ToolSummary | undefined, kind: Scenario['kind']): number | 
 export function ratiosOf(tools: Record<string, ToolSummary>, kind: Scenario['kind']): Ratios {
   const burstcap = headline(tools['burstcap'], kind);
   const dumpcaps = DUMPCAP_VARIANTS.map((t) => headline(tools[t], kind)).filter((v): v is number => v !== null);
-  return {
+  const ratios: Ratios = {
     'burstcap_vs_dpdk-pdump': ratio(burstcap, headline(tools['dpdk-pdump'], kind)),
     'burstcap_vs_dpdk-dumpcap': ratio(burstcap, dumpcaps.length > 0 ? Math.max(...dumpcaps) : null),
   };
+  // What pcapng and rotation cost against plain pcap files, when they ran.
+  if (tools['burstcap-pcapng'] !== undefined) ratios['pcapng_vs_pcap'] = ratio(headline(tools['burstcap-pcapng'], kind), burstcap);
+  if (tools['burstcap-rotate'] !== undefined) ratios['rotated_vs_pcap'] = ratio(headline(tools['burstcap-rotate'], kind), burstcap);
+  return ratios;
 }
 
 export function buildSummary(

@@ -8,10 +8,25 @@
 import path from 'node:path';
 import type { Scenario } from './scenarios';
 
-export const TOOL_NAMES = ['burstcap', 'burstcap-vdev', 'dpdk-pdump', 'dpdk-dumpcap', 'dpdk-dumpcap-pcap'] as const;
+export const TOOL_NAMES = [
+  'burstcap',
+  'burstcap-vdev',
+  'burstcap-pcapng',
+  'burstcap-rotate',
+  'dpdk-pdump',
+  'dpdk-dumpcap',
+  'dpdk-dumpcap-pcap',
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 export const QUICK_TOOLS: readonly ToolName[] = ['burstcap', 'dpdk-pdump', 'dpdk-dumpcap'];
+
+/**
+ * burstcap-rotate's file size (-b filesize, kB): a new file every ~0.2 s per
+ * output at the primary's full rate, so a 1 s window closes several and the
+ * cost of a rotation (close, open, header) shows against one file.
+ */
+export const ROTATE_FILESIZE_KB = 50_000;
 
 /** DPDK 22.11 passes a vdev's argument string to secondaries cut at 63 characters ("tx_pcap=" + path). */
 export const MAX_VDEV_PATH = 54;
@@ -46,6 +61,11 @@ export interface ToolLaunch {
   ready: RegExp;
   /** burstcap's --json summary. */
   jsonFile: string | undefined;
+  /**
+   * Rotated outputs: the files in the output directory whose names start
+   * with `<stem>_` (dumpcap's rotated names) are this tool's, each holding one direction.
+   */
+  rotatedStems?: string[];
   /** The help each tool needed, for the report. */
   workarounds: string[];
 }
@@ -64,6 +84,9 @@ export interface ToolReport {
 export function supports(tool: ToolName, s: Scenario): { ok: true } | { ok: false; why: string } {
   const dumpcap = tool === 'dpdk-dumpcap' || tool === 'dpdk-dumpcap-pcap';
   if (dumpcap && s.directions === 'rx') return { ok: false, why: 'dpdk-dumpcap always captures both directions (RTE_PDUMP_FLAG_RXTX)' };
+  if (tool === 'burstcap-rotate' && s.primary === 'fixture') {
+    return { ok: false, why: "the paced primary's sequence check counts one file per direction; rotation is measured at the maximum rate" };
+  }
   return { ok: true };
 }
 
@@ -71,9 +94,9 @@ function pdumpTuple(s: Scenario, rx: string, tx: string): string {
   return s.directions === 'rxtx' ? `port=0,queue=*,rx-dev=${rx},tx-dev=${tx}` : `port=0,queue=*,rx-dev=${rx}`;
 }
 
-function splitOutputs(s: Scenario, dir: string, stem: string): { rx: string; tx: string; outputs: OutputFile[] } {
-  const rx = path.join(dir, `${stem}-rx.pcap`);
-  const tx = path.join(dir, `${stem}-tx.pcap`);
+function splitOutputs(s: Scenario, dir: string, stem: string, ext = 'pcap'): { rx: string; tx: string; outputs: OutputFile[] } {
+  const rx = path.join(dir, `${stem}-rx.${ext}`);
+  const tx = path.join(dir, `${stem}-tx.${ext}`);
   const outputs =
     s.directions === 'rxtx'
       ? [
@@ -92,9 +115,18 @@ function preloadEnv(ctx: ToolContext): { env: Record<string, string>; note: stri
   };
 }
 
-function burstcap(ctx: ToolContext, s: Scenario, writer: 'native' | 'vdev'): ToolLaunch {
-  const stem = writer === 'native' ? 'bc' : 'bcv';
-  const { rx, tx, outputs } = splitOutputs(s, ctx.dir, stem);
+/** burstcap as users run it (pcap files by its own writer), through net_pcap vdevs, as pcapng, and rotating. */
+type BurstcapVariant = 'native' | 'vdev' | 'pcapng' | 'rotate';
+const BURSTCAP_VARIANTS: Record<BurstcapVariant, { tool: ToolName; stem: string }> = {
+  native: { tool: 'burstcap', stem: 'bc' },
+  vdev: { tool: 'burstcap-vdev', stem: 'bcv' },
+  pcapng: { tool: 'burstcap-pcapng', stem: 'bcng' },
+  rotate: { tool: 'burstcap-rotate', stem: 'bcr' },
+};
+
+function burstcap(ctx: ToolContext, s: Scenario, variant: BurstcapVariant): ToolLaunch {
+  const { tool, stem } = BURSTCAP_VARIANTS[variant];
+  const { rx, tx, outputs } = splitOutputs(s, ctx.dir, stem, variant === 'pcapng' ? 'pcapng' : 'pcap');
   const jsonFile = path.join(ctx.dir, `${stem}.json`);
   const args = [
     ctx.burstcapCli,
@@ -109,9 +141,10 @@ function burstcap(ctx: ToolContext, s: Scenario, writer: 'native' | 'vdev'): Too
     '--pdump',
     pdumpTuple(s, rx, tx),
   ];
-  if (writer === 'vdev') args.push('--writer', 'vdev');
-  return {
-    tool: writer === 'native' ? 'burstcap' : 'burstcap-vdev',
+  if (variant === 'vdev') args.push('--writer', 'vdev');
+  if (variant === 'rotate') args.splice(args.indexOf('--pdump'), 0, '-b', `filesize:${ROTATE_FILESIZE_KB}`);
+  const launch: ToolLaunch = {
+    tool,
     command: process.execPath,
     args,
     env: {},
@@ -120,6 +153,11 @@ function burstcap(ctx: ToolContext, s: Scenario, writer: 'native' | 'vdev'): Too
     jsonFile,
     workarounds: [`--cpus ${ctx.cpu} (the CPU the peers get)`, 'mempool ops and lcore id: handled by burstcap itself'],
   };
+  if (variant === 'rotate') {
+    launch.rotatedStems = outputs.map((o) => path.basename(o.path, '.pcap'));
+    launch.workarounds.push(`-b filesize:${ROTATE_FILESIZE_KB} (a new file every ${ROTATE_FILESIZE_KB / 1000} MB per output)`);
+  }
+  return launch;
 }
 
 function dpdkPdump(ctx: ToolContext, s: Scenario): ToolLaunch {
@@ -179,6 +217,10 @@ export function launchFor(tool: ToolName, ctx: ToolContext, s: Scenario): ToolLa
       return burstcap(ctx, s, 'native');
     case 'burstcap-vdev':
       return burstcap(ctx, s, 'vdev');
+    case 'burstcap-pcapng':
+      return burstcap(ctx, s, 'pcapng');
+    case 'burstcap-rotate':
+      return burstcap(ctx, s, 'rotate');
     case 'dpdk-pdump':
       return dpdkPdump(ctx, s);
     case 'dpdk-dumpcap':
@@ -206,7 +248,9 @@ const DUMPCAP_STATS = /Packets received\/dropped on interface '[^']*': (\d+)\/(\
 export function parseReport(tool: ToolName, output: string, json: unknown): ToolReport {
   switch (tool) {
     case 'burstcap':
-    case 'burstcap-vdev': {
+    case 'burstcap-vdev':
+    case 'burstcap-pcapng':
+    case 'burstcap-rotate': {
       const j = json as { packets?: number; dropped?: number } | undefined;
       return { packets: j?.packets, drops: j?.dropped, dropsMeaning: 'rte_pdump_stats ringfull + nombuf' };
     }

@@ -178,6 +178,14 @@ describe('buildSummary', () => {
     expect(s[zl.name]!.ratios['burstcap_vs_dpdk-pdump']).toBe(3);
   });
 
+  it("reports burstcap's pcapng and rotated files against its pcap files only when those variants ran", () => {
+    const t = (pps: number): ToolSummary => ({ captured_pps: pps }) as ToolSummary;
+    const r = ratiosOf({ burstcap: t(4_000_000), 'burstcap-pcapng': t(3_900_000), 'burstcap-rotate': t(4_000_000) }, 'fixed');
+    expect(r.pcapng_vs_pcap).toBeCloseTo(0.975);
+    expect(r.rotated_vs_pcap).toBe(1);
+    expect(ratiosOf({ burstcap: t(1) }, 'fixed')).not.toHaveProperty('pcapng_vs_pcap');
+  });
+
   it('gives null ratios when a side is missing', () => {
     expect(ratiosOf({}, 'fixed')).toEqual({ 'burstcap_vs_dpdk-pdump': null, 'burstcap_vs_dpdk-dumpcap': null });
   });

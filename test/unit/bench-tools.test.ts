@@ -29,6 +29,25 @@ describe('launchFor', () => {
     expect(launchFor('burstcap-vdev', ctx, rxtx).args.slice(-2)).toEqual(['--writer', 'vdev']);
   });
 
+  it('writes pcapng files for burstcap-pcapng, and rotates for burstcap-rotate, naming its rotated files by stem', () => {
+    expect(launchFor('burstcap-pcapng', ctx, rxtx).args).toContain(
+      'port=0,queue=*,rx-dev=/dev/shm/bcb1/bcng-rx.pcapng,tx-dev=/dev/shm/bcb1/bcng-tx.pcapng',
+    );
+    const r = launchFor('burstcap-rotate', ctx, rxtx);
+    const at = r.args.indexOf('-b');
+    expect(r.args[at + 1]).toMatch(/^filesize:\d+$/);
+    expect(at).toBeLessThan(r.args.indexOf('--pdump'));
+    expect(r.rotatedStems).toEqual(['bcr-rx', 'bcr-tx']);
+    expect(launchFor('burstcap', ctx, rxtx).rotatedStems).toBeUndefined();
+  });
+
+  it('measures rotation only at the maximum rate', () => {
+    const paced = FULL_SCENARIOS.find((s) => s.primary === 'fixture')!;
+    expect(supports('burstcap-rotate', paced).ok).toBe(false);
+    expect(supports('burstcap-rotate', rxtx).ok).toBe(rxtx.primary === 'testpmd');
+    expect(supports('burstcap-pcapng', paced).ok).toBe(true);
+  });
+
   it('gives dpdk-pdump its own lcore id and the preload, and says so', () => {
     const l = launchFor('dpdk-pdump', ctx, rxOnly);
     expect(l.args).toEqual(
