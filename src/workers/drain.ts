@@ -3,7 +3,15 @@
  * hand it to the native drain loop until the main thread says stop.
  */
 import { BurstcapError } from '../main/core/errors';
-import { native, type ClockRef, type DrainOptions, type DrainResult, type PcapngRingOptions, type RotateOptions, type SharedOutputOptions } from '../main/core/native';
+import {
+  native,
+  type ClockRef,
+  type DrainOptions,
+  type DrainResult,
+  type PcapngRingOptions,
+  type RotateOptions,
+  type SharedOutputOptions,
+} from '../main/core/native';
 import { slot } from './control';
 
 export interface DrainTask {
