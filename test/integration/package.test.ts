@@ -4,10 +4,11 @@
  * installed burstcap runs --help, list and a short capture, and the
  * installed module loads by require.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixturePrimary } from '../helpers/fixture-primary';
 import { walkPcap } from '../helpers/pcap';
@@ -26,9 +27,25 @@ function installed(...p: string[]): string {
   return path.join(prefix, ...p);
 }
 
-function run(file: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, cwd: tmp });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+// Children run asynchronously: a synchronous npm install blocks this test
+// worker's event loop, and past a minute (seen under load) the test runner
+// reports its own RPC timeout as an error of the whole run.
+const execFileAsync = promisify(execFile);
+
+async function run(file: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileAsync(file, args, { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, cwd: tmp });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as ExecFileException & { stdout?: string; stderr?: string };
+    return { status: typeof err.code === 'number' ? err.code : null, stdout: err.stdout ?? '', stderr: err.stderr ?? err.message };
+  }
+}
+
+/** Runs an install step, throwing with its output if it fails. */
+async function step(file: string, args: string[], cwd: string): Promise<string> {
+  const r = await execFileAsync(file, args, { encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, cwd });
+  return r.stdout;
 }
 
 beforeAll(async () => {
@@ -37,24 +54,12 @@ beforeAll(async () => {
   fs.mkdirSync(prefix);
   const t0 = Date.now();
   // prepack compiles the TypeScript: the tarball carries JavaScript, not sources.
-  const name = execFileSync('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: INSTALL_TIMEOUT_MS,
-  })
-    .trim()
-    .split('\n')
-    .pop()!;
+  const name = (await step('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], ROOT)).trim().split('\n').pop()!;
   // Runtime dependencies come from npm's cache when they are there.
-  execFileSync(
+  await step(
     'npm',
     ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(tmp, name)],
-    {
-      cwd: tmp,
-      encoding: 'utf8',
-      timeout: INSTALL_TIMEOUT_MS,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    tmp,
   );
   installMs = Date.now() - t0;
   process.stderr.write(`package test: npm pack + npm install -g took ${(installMs / 1000).toFixed(1)} s\n`);
@@ -76,23 +81,23 @@ describe('the installed package', () => {
     expect(fs.existsSync(path.join(pkg, 'node_modules', 'benchmark'))).toBe(false);
   });
 
-  it('runs --help', () => {
-    const r = run(installed('bin', 'burstcap'), ['--help']);
+  it('runs --help', async () => {
+    const r = await run(installed('bin', 'burstcap'), ['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('capture');
   });
 
-  it("lists the primary's ports", () => {
-    const r = run(installed('bin', 'burstcap'), ['list', '--file-prefix', primary.prefix, '--json']);
+  it("lists the primary's ports", async () => {
+    const r = await run(installed('bin', 'burstcap'), ['list', '--file-prefix', primary.prefix, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const ports = JSON.parse(r.stdout) as { port: number }[];
     expect(ports.map((p) => p.port)).toContain(0);
   });
 
-  it('captures 20 packets', () => {
+  it('captures 20 packets', async () => {
     const file = path.join(tmp, 'rx.pcap');
-    const r = run(installed('bin', 'burstcap'), [
+    const r = await run(installed('bin', 'burstcap'), [
       'capture',
       '--file-prefix',
       primary.prefix,
@@ -111,15 +116,15 @@ describe('the installed package', () => {
     expect(walkPcap(file).records).toBe(summary.packets);
   });
 
-  it('says clearly that bench is not part of the package', () => {
-    const r = run(installed('bin', 'burstcap'), ['bench', '--quick']);
+  it('says clearly that bench is not part of the package', async () => {
+    const r = await run(installed('bin', 'burstcap'), ['bench', '--quick']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^burstcap: error: burstcap bench needs .*source checkout/);
   });
 
-  it("loads by require and lists the library's exports", () => {
+  it("loads by require and lists the library's exports", async () => {
     const module = installed('lib', 'node_modules', 'burstcap');
-    const r = run(process.execPath, ['-e', `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(module)}))))`]);
+    const r = await run(process.execPath, ['-e', `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(module)}))))`]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(expect.arrayContaining(['capture', 'listPorts', 'cleanup', 'doctor', 'BurstcapError']));
   });
