@@ -29,6 +29,7 @@ const CAPTURE_KEYS = {
   'group-read': 'groupRead',
   eal: 'eal',
   verbose: 'verbose',
+  'stats-interval': 'statsInterval',
 } as const satisfies Record<string, keyof CaptureInput>;
 
 type CaptureKey = keyof typeof CAPTURE_KEYS;
