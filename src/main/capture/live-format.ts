@@ -141,9 +141,13 @@ function fitFile(prefix: string, file: string, width: number): string {
 const HEADER = ['port', 'queue', 'dir', 'pkt/s', 'MB/s', 'fill', 'ringfull', 'nombuf'] as const;
 const WIDTHS = [4, 5, 3, 12, 9, 6, 10, 10] as const;
 
+/** The first three columns name the ring; the totals' label spans them. */
+const LABEL_COLUMNS = 3;
+const LABEL_WIDTH = WIDTHS.slice(0, LABEL_COLUMNS).reduce((s, w) => s + w, 0) + LABEL_COLUMNS - 1;
+
 function columns(cells: readonly string[]): string {
-  // Labels left, figures right: the first three columns name the ring.
-  return cells.map((c, i) => (i < 3 && i !== 1 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join(' ');
+  // Labels left, figures right (the queue too: it is a number).
+  return cells.map((c, i) => (i < LABEL_COLUMNS && i !== 1 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join(' ');
 }
 
 /**
@@ -166,10 +170,9 @@ export function formatTable(record: LiveRecord, width: number): string[] {
     lines.push(fitFile(`${columns(cells)}  `, shownFile(r), width));
   }
   const t = record.totals;
-  const total = ['total', '', '', formatCount(Math.round(t.pps)), t.mbps.toFixed(2), '', formatCount(t.ringfull), formatCount(t.nombuf)];
-  lines.push(
-    fit(`${columns(total)}  ${formatCount(t.packets)} packets (${formatBytes(t.bytes)}) in ${record.elapsed_s.toFixed(0)} s`, width),
-  );
+  const figures = columns(['', '', '', formatCount(Math.round(t.pps)), t.mbps.toFixed(2), '', formatCount(t.ringfull), formatCount(t.nombuf)]);
+  const total = `${'total'.padEnd(LABEL_WIDTH)}${figures.slice(LABEL_WIDTH)}`;
+  lines.push(fit(`${total}  ${formatCount(t.packets)} packets (${formatBytes(t.bytes)}) in ${record.elapsed_s.toFixed(0)} s`, width));
   return lines;
 }
 

@@ -809,7 +809,11 @@ export class CaptureSession {
         const current = native.drainCurrentFile(this.#ringIds[i]!);
         if (current !== undefined) file = current;
       }
-      for (const i of out.rings) files[i] = { file: plan.rings[i]!.sink.kind === 'file' ? file : plan.rings[i]!.output, bytes: plan.rings[i]!.sink.kind === 'file' ? bytes : undefined };
+      for (const i of out.rings)
+        files[i] = {
+          file: plan.rings[i]!.sink.kind === 'file' ? file : plan.rings[i]!.output,
+          bytes: plan.rings[i]!.sink.kind === 'file' ? bytes : undefined,
+        };
     }
     return files;
   }

@@ -165,10 +165,7 @@ function buildProgram(): Command {
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
     .addOption(new Option('--writer <kind>', 'native: burstcap writes the files; vdev: net_pcap vdevs write them, like dpdk-pdump').default('native'))
     .option('--eal <arg>', 'extra EAL argument for the secondary, e.g. --eal=-d --eal=<lib> (repeatable)', collect, [])
-    .option(
-      '--stats-interval <seconds>',
-      'seconds between live statistics (default 1; 0.5, 500ms, 2m); off a terminal, print one line per interval',
-    )
+    .option('--stats-interval <seconds>', 'seconds between live statistics (default 1; 0.5, 500ms, 2m); off a terminal, print one line per interval')
     .option('--stats-json <file|->', 'write the live statistics as one JSON object per interval (NDJSON) to a file, or - for stdout')
     .option('-q, --quiet', 'no live table or --stats-interval lines (--stats-json is still written)')
     .option('-v, --verbose', "show DPDK's own log")

@@ -293,6 +293,7 @@ export function validateCapture(input: CaptureInput, names: OptionNames): Captur
     cpus: input.cpus === undefined ? undefined : parseCpuList(cpuText(input.cpus, names.cpus), names.cpus),
     extraEal: stringList(input.eal, names.eal) ?? [],
     verbose: booleanOption(input.verbose, names.verbose),
-    statsIntervalS: input.statsInterval === undefined ? undefined : parseStatsInterval(text(input.statsInterval, names.statsInterval), names.statsInterval),
+    statsIntervalS:
+      input.statsInterval === undefined ? undefined : parseStatsInterval(text(input.statsInterval, names.statsInterval), names.statsInterval),
   };
 }
