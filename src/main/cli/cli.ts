@@ -85,9 +85,10 @@ Examples:
 
 const BATCH_HELP = `
 Each job takes the long options of burstcap capture as keys (file-prefix, pdump,
-count, duration, filter, snaplen, cpus, writer, group-read, eal, verbose), plus
-name and dir; defaults apply to every job. Output paths may use {job}, {port},
-{queue} (one file per queue), {dir} and {date} (the batch's start, YYYYmmdd-HHMMSS).
+count, duration, filter, snaplen, cpus, writer, group-read, eal, verbose,
+stats-interval, stats-json), plus name and dir; defaults apply to every job.
+Output paths may use {job}, {port}, {queue} (one file per queue), {dir} and
+{date} (the batch's start, YYYYmmdd-HHMMSS); a stats-json file {job}, {dir}, {date}.
 
 Jobs against different primaries, or different queues of one primary, run in
 parallel; jobs capturing the same queue of one primary run one after another,
