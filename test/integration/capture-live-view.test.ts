@@ -160,6 +160,44 @@ it('prints a line per --stats-interval off a terminal, and --stats-json NDJSON t
   }
 }, 60_000);
 
+it("names a rotation's newest file, and one file and size for the rings of a live output", async () => {
+  const stats = join(paced.dir, 'rotation.ndjson');
+  const both = join(paced.dir, 'both.pcap');
+  const args = [
+    'capture',
+    '--file-prefix',
+    paced.primary.prefix,
+    '-q',
+    '-a',
+    '3',
+    '-b',
+    'duration:1',
+    '--stats-interval',
+    '0.5',
+    '--stats-json',
+    stats,
+    '--pdump',
+    `port=0,queue=0,rx-dev=${both},tx-dev=${both},${SMALL_POOL}`,
+  ];
+  const r = await runBurstcap(args);
+  expect(r.code, describeResult(args, r)).toBe(EXIT_OK);
+  const records = readFileSync(stats, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as LiveRecord)
+    .filter((x) => !x.final);
+  for (const rec of records) {
+    const [rx, tx] = rec.rings;
+    expect(rx!.file).toMatch(/\/both_\d{5}_\d{14}\.pcap$/);
+    // Both rings write the one file: the same name and size on both rows.
+    expect(tx!.file).toBe(rx!.file);
+    expect(tx!.file_bytes).toBe(rx!.file_bytes);
+    expect(rx!.file_bytes).toBeGreaterThanOrEqual(24);
+  }
+  // A new file every second: the view follows it.
+  expect(new Set(records.map((x) => x.rings[0]!.file)).size).toBeGreaterThanOrEqual(2);
+}, 60_000);
+
 it('-q silences the lines but --stats-json - still writes to stdout', async () => {
   const args = [
     'capture',

@@ -93,6 +93,21 @@ describe('formatTable', () => {
   });
 });
 
+describe('formatTable on a short terminal', () => {
+  it('counts the rings that do not fit on one line, keeping the header and the totals', () => {
+    const rings = Array.from({ length: 8 }, (_, q) => ring({ queue: q, packets: 10 }));
+    const record = liveRecord(undefined, snapshot(1, rings), NOW);
+    expect(formatTable(record, 0, 0)).toHaveLength(10);
+    expect(formatTable(record, 0, 10)).toHaveLength(10);
+    const short = formatTable(record, 0, 6);
+    expect(short).toHaveLength(6);
+    expect(short[0]).toMatch(/^port/);
+    expect(short.slice(1, 4).map((l) => /^0\s+(\d+) rx/.exec(l)?.[1])).toEqual(['0', '1', '2']);
+    expect(short[4]).toBe('… 5 more rings (a taller terminal shows them)');
+    expect(short[5]).toMatch(/^total\s+80 /);
+  });
+});
+
 describe('formatLine and formatJsonLine', () => {
   const record = liveRecord(
     undefined,

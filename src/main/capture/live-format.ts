@@ -152,11 +152,16 @@ function columns(cells: readonly string[]): string {
 
 /**
  * The table a terminal shows, one line per ring and a total, each at most
- * `width` characters (0: no limit).
+ * `width` characters, and at most `height` lines (0: no limit). Cursor-up
+ * cannot move above the screen's top: a taller table would be drawn anew
+ * below itself at every redraw, so rings beyond the height are counted on
+ * one line instead (--stats-json has them all).
  */
-export function formatTable(record: LiveRecord, width: number): string[] {
+export function formatTable(record: LiveRecord, width: number, height = 0): string[] {
   const lines = [fit(`${columns(HEADER)}  file`, width)];
-  for (const r of record.rings) {
+  // Header, rows, total: when they do not fit, one row gives way to the "more" line.
+  const fitting = height > 0 && record.rings.length + 2 > height ? Math.max(0, height - 3) : record.rings.length;
+  for (const r of record.rings.slice(0, fitting)) {
     const cells = [
       String(r.port),
       String(r.queue),
@@ -169,6 +174,8 @@ export function formatTable(record: LiveRecord, width: number): string[] {
     ];
     lines.push(fitFile(`${columns(cells)}  `, shownFile(r), width));
   }
+  const hidden = record.rings.length - fitting;
+  if (hidden > 0) lines.push(fit(`… ${hidden} more ring${hidden === 1 ? '' : 's'} (a taller terminal shows them)`, width));
   const t = record.totals;
   const figures = columns(['', '', '', formatCount(Math.round(t.pps)), t.mbps.toFixed(2), '', formatCount(t.ringfull), formatCount(t.nombuf)]);
   const total = `${'total'.padEnd(LABEL_WIDTH)}${figures.slice(LABEL_WIDTH)}`;

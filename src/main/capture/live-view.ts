@@ -100,7 +100,8 @@ export class LiveView {
       return;
     }
     if (this.#opts.mode !== 'table') return;
-    const lines = formatTable(record, out.columns ?? 0);
+    // One line short of the screen: the cursor ends below the table.
+    const lines = formatTable(record, out.columns ?? 0, Math.max(0, (out.rows ?? 0) - 1));
     // One write per redraw: a terminal never shows half a table.
     const back = this.#drawn > 0 ? `${CURSOR_UP(this.#drawn)}\r` : '';
     out.write(`${back}${lines.map((l) => `\x1b[K${l}`).join('\n')}\n${ERASE_DOWN}`);
