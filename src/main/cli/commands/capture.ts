@@ -89,6 +89,8 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     code = exitCodeFor(summary);
     return code;
   } catch (err) {
+    // The error line goes where the table was.
+    live.clear();
     if (isBurstcapError(err) && err.mustExitNow) {
       process.stderr.write(`burstcap: error: ${err.message}\n`);
       exitNow = true;
