@@ -12,7 +12,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # the test of what burstcap says about it (about 20 s to install). The tests
 # run its ovs-vswitchd-dpdk from a temporary directory; the system service its
 # package may start uses the plain ovs-vswitchd and is left alone.
-APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libpcap-dev tcpdump tshark pkg-config build-essential iproute2 coreutils util-linux openvswitch-switch-dpdk clang-format)
+APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev libpcap-dev tcpdump tshark pkg-config build-essential iproute2 coreutils util-linux openvswitch-switch-dpdk clang-format tmux)
 missing=()
 command -v dpdk-testpmd >/dev/null || missing+=(dpdk)
 command -v dpdk-pdump >/dev/null || missing+=(dpdk)
@@ -21,6 +21,7 @@ pkg-config --exists libdpdk 2>/dev/null || missing+=(libdpdk-dev dpdk-dev pkg-co
 command -v tcpdump >/dev/null || missing+=(tcpdump)
 command -v tshark >/dev/null || missing+=(tshark)
 command -v capinfos >/dev/null || missing+=(tshark)
+command -v tmux >/dev/null || missing+=(tmux)
 command -v g++ >/dev/null || missing+=(build-essential)
 command -v cc >/dev/null || missing+=(build-essential)
 command -v ip >/dev/null || missing+=(iproute2)

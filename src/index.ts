@@ -34,3 +34,5 @@ export type {
 } from './main/api';
 export { BurstcapError, isBurstcapError, type ErrorKind } from './main/core/errors';
 export type { OutputSummary, PortSummary } from './main/capture/session';
+/** One line of `burstcap capture --stats-json`, for programs that read it. */
+export type { LiveRecord, LiveRow, LiveTotals } from './main/capture/live-format';

@@ -58,6 +58,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("vdevRemove", VdevRemove);
   fn("drain", Drain);
   fn("drainClosedFiles", DrainClosedFiles);
+  fn("drainCurrentFile", DrainCurrentFile);
   fn("controlLayout", ControlLayout);
   fn("mergePcaps", MergePcaps);
   fn("telemetryQuery", TelemetryQuery);

@@ -150,6 +150,23 @@ void ReportClosed(uint32_t ring_id, const std::string& path) {
   closed_files[ring_id].push_back(path);
 }
 
+// The file each output writes now, under the ring id that opened it, for the
+// live view (drainCurrentFile). A lock of its own, never the output's: the
+// main thread must not wait on a worker blocked in a write. Its size is the
+// opener's kFileBytes slot.
+std::mutex current_mutex;
+std::map<uint32_t, std::string> current_files;
+
+void ReportCurrent(uint32_t ring_id, const std::string& path) {
+  std::lock_guard<std::mutex> lock(current_mutex);
+  current_files[ring_id] = path;
+}
+
+void ForgetCurrent(uint32_t ring_id) {
+  std::lock_guard<std::mutex> lock(current_mutex);
+  current_files.erase(ring_id);
+}
+
 // Rotation as dumpcap spells it (-b): any limit that is set ends a file.
 struct Rotation {
   uint64_t file_bytes = 0;
@@ -238,6 +255,7 @@ class Output {
     bool ok = pcapng ? ng.Open(path, section, interfaces, mode, exclusive) : pcap.Open(path, snaplen, mode, exclusive);
     if (!ok) return false;
     open_ = true;
+    ReportCurrent(ring_id, path);
     if (rot.on()) {
       kept_.push_back(path);
       // The ring buffer: the oldest file goes once a newer one is open.
@@ -478,6 +496,17 @@ Napi::Value DrainClosedFiles(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// drainCurrentFile(ringId): the file the output opened by ring ringId writes
+// now (a rotation's newest), or undefined when that ring opened none.
+Napi::Value DrainCurrentFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = ArgU32(info, 0, "ringId");
+  std::lock_guard<std::mutex> lock(current_mutex);
+  auto it = current_files.find(id);
+  if (it == current_files.end()) return env.Undefined();
+  return Napi::String::New(env, it->second);
+}
+
 // drain(ringId, { path?: string, snaplen?: number, mode?: number, exclusive?: boolean, vdevPort?: number, clock:
 // {tsc,ns,hz},
 //                 pcapng?: { section, interfaces, interfaceId, flags, queue, stats?: {port, queue, direction} },
@@ -700,6 +729,7 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
 
   std::vector<std::pair<std::string, uint64_t>> files;
   std::string failed_path;
+  ForgetCurrent(id);
   if (!to_vdev) {
     std::lock_guard<std::mutex> lock(so->mu);
     // The last ring to leave closes the file; the others only flush their records.

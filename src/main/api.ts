@@ -52,7 +52,13 @@ function aborted(): BurstcapError {
 export async function runCapture(request: CaptureRequest, control: CaptureControl): Promise<CaptureOutcome> {
   if (control.signal?.aborted || control.forceSignal?.aborted) throw aborted();
   requireUnusedEal();
-  const session = new CaptureSession({ ...request, allowReexec: control.allowReexec, onEvent: control.onEvent });
+  const { statsIntervalS, ...options } = request;
+  const session = new CaptureSession({
+    ...options,
+    progressIntervalMs: statsIntervalS === undefined ? undefined : Math.round(statsIntervalS * 1000),
+    allowReexec: control.allowReexec,
+    onEvent: control.onEvent,
+  });
   const stop = (): void => session.requestStop('signal');
   // requestStop() a second time is what a second Ctrl-C does: stop without draining.
   const force = (): void => {
@@ -86,7 +92,7 @@ export async function runCapture(request: CaptureRequest, control: CaptureContro
   }
 }
 
-/** The progress of a running capture, about once a second. */
+/** The progress of a running capture, once a second or every `statsInterval` seconds. */
 export interface CaptureProgress {
   elapsedS: number;
   packets: number;

@@ -86,7 +86,23 @@ function expectGoodCapture(out: ChildOutput): void {
   expect(progress.length).toBeGreaterThan(0);
   const last = progress[progress.length - 1]!;
   expect(last.rings).toHaveLength(result.outputs.length);
-  for (const r of last.rings) expect(Object.keys(r).sort()).toEqual(['bytes', 'direction', 'dropped', 'packets', 'port', 'queue', 'queued']);
+  for (const r of last.rings) {
+    expect(Object.keys(r).sort()).toEqual([
+      'bytes',
+      'direction',
+      'dropped',
+      'file',
+      'fileBytes',
+      'nombuf',
+      'packets',
+      'port',
+      'queue',
+      'queued',
+      'ringSize',
+      'ringfull',
+    ]);
+    expect(r['dropped']).toBe((r['ringfull'] as number) + (r['nombuf'] as number));
+  }
   expect(last.rings.reduce((s, r) => s + (r['packets'] as number), 0)).toBe(last.packets);
   expect(out.mustExitNow).toBe(false);
 }

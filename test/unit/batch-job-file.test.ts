@@ -71,6 +71,29 @@ describe('job file', () => {
     ]);
   });
 
+  it('passes stats-interval on, and expands a stats-json file per job', () => {
+    const jobs = read({
+      defaults: { dir: '/caps', 'stats-interval': '500ms', 'stats-json': '{dir}/{job}-{date}.ndjson' },
+      jobs: [
+        { name: 'a', pdump: 'port=0,queue=0,rx-dev=/t/a.pcap' },
+        { name: 'b', pdump: 'port=1,queue=0,rx-dev=/t/b.pcap', 'stats-interval': 2 },
+      ],
+    });
+    expect(jobs[0]!.request.statsIntervalS).toBe(0.5);
+    expect(jobs[0]!.args).toEqual(['--pdump=port=0,queue=0,rx-dev=/t/a.pcap', '--stats-interval=500ms', `--stats-json=/caps/a-${DATE}.ndjson`]);
+    expect(jobs[1]!.args).toEqual(['--pdump=port=1,queue=0,rx-dev=/t/b.pcap', '--stats-interval=2', `--stats-json=/caps/b-${DATE}.ndjson`]);
+  });
+
+  it('refuses a stats-json of stdout, of one tuple, shared by two jobs, and a bad stats-interval', () => {
+    const job = (extra: object, name = 'a') => ({ name, pdump: `port=0,queue=0,rx-dev=/t/${name}.pcap`, ...extra });
+    expect(rejected(() => read({ jobs: [job({ 'stats-json': '-' })] })).message).toMatch(/job 'a': stats-json: - is the capture's stdout/);
+    expect(rejected(() => read({ jobs: [job({ 'stats-json': '/t/{port}.ndjson' })] })).message).toMatch(/uses \{port\}, but this file is one/);
+    expect(rejected(() => read({ jobs: [job({ 'stats-json': 5 })] })).code).toBe('BATCH_BAD_STATS_JSON');
+    const shared = { 'stats-json': '/t/stats.ndjson' };
+    expect(rejected(() => read({ jobs: [job(shared), job(shared, 'b')] })).code).toBe('BATCH_SAME_OUTPUT');
+    expect(rejected(() => read({ jobs: [job({ 'stats-interval': '0.01' })] })).message).toMatch(/job 'a': stats-interval 0\.01: give from 0\.1 s/);
+  });
+
   it('names jobs job1, job2, ... when they have no name', () => {
     expect(read({ jobs: [{ pdump: 'port=0,queue=0,rx-dev=/t/{job}.pcap' }] })[0]!.name).toBe('job1');
   });

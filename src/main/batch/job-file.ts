@@ -14,7 +14,7 @@ import { validateCapture, type CaptureInput, type CaptureRequest, type OptionNam
 import { isBurstcapError, usageError, type BurstcapError } from '../core/errors';
 import { isInterface } from '../capture/session';
 import { parseTuple } from '../options/tuple';
-import { expandTuple, type TemplateValues } from './templates';
+import { expandJobPath, expandTuple, type TemplateValues } from './templates';
 
 /** Job-file key -> the capture option it sets. The keys are the long options of `burstcap capture`. */
 const CAPTURE_KEYS = {
@@ -29,9 +29,13 @@ const CAPTURE_KEYS = {
   'group-read': 'groupRead',
   eal: 'eal',
   verbose: 'verbose',
+  'stats-interval': 'statsInterval',
 } as const satisfies Record<string, keyof CaptureInput>;
 
 type CaptureKey = keyof typeof CAPTURE_KEYS;
+
+/** Long options of `burstcap capture` that only the command does something with, not the capture itself. */
+const COMMAND_KEYS = ['stats-json'] as const;
 
 /** Keys of the batch itself. `name` belongs to one job only. */
 const BATCH_KEYS = ['name', 'dir'] as const;
@@ -55,6 +59,8 @@ export interface BatchJob {
   request: CaptureRequest;
   /** Arguments of `burstcap capture` for this job, without --json and -q. */
   args: string[];
+  /** The job's --stats-json file, templates expanded. */
+  statsJson?: string | undefined;
 }
 
 export interface JobFile {
@@ -94,13 +100,13 @@ export function parseJobText(text: string, file: string): unknown {
 
 function checkKeys(obj: Record<string, unknown>, where: string, allowName: boolean): void {
   for (const key of Object.keys(obj)) {
-    if (key in CAPTURE_KEYS || key === 'dir' || (allowName && key === 'name')) continue;
+    if (key in CAPTURE_KEYS || (COMMAND_KEYS as readonly string[]).includes(key) || key === 'dir' || (allowName && key === 'name')) continue;
     if (key === 'name') throw usageError('BATCH_UNKNOWN_KEY', `${where}: name belongs to each job, not to the defaults`);
     const owned = OWNED_BY_BATCH[key];
     if (owned !== undefined) throw usageError('BATCH_UNKNOWN_KEY', `${where}: ${key} is set by the batch (${owned}); remove it`);
     throw usageError(
       'BATCH_UNKNOWN_KEY',
-      `${where}: unknown key ${key} (known: ${[...BATCH_KEYS, ...Object.keys(CAPTURE_KEYS)].join(', ')}; keys are the long options of burstcap capture)`,
+      `${where}: unknown key ${key} (known: ${[...BATCH_KEYS, ...Object.keys(CAPTURE_KEYS), ...COMMAND_KEYS].join(', ')}; keys are the long options of burstcap capture)`,
     );
   }
 }
@@ -157,11 +163,28 @@ function readJob(raw: unknown, index: number, defaults: Record<string, unknown>,
       Object.entries(CAPTURE_KEYS).map(([key, option]) => [option, key === 'pdump' && tuples.length > 0 ? tuples : input[key as CaptureKey]]),
     ) as unknown as CaptureInput;
     const request = validateCapture(captureInput, KEY_NAMES);
-    return { index, name: nameValue, request, args: childArgs(input, tuples) };
+    const args = childArgs(input, tuples);
+    const statsJson = statsJsonOf(merged['stats-json'], values, where);
+    if (statsJson !== undefined) args.push(`--stats-json=${statsJson}`);
+    return { index, name: nameValue, request, args, statsJson };
   } catch (err) {
     if (isBurstcapError(err) && err.kind === 'usage' && !err.message.startsWith(file)) throw usageError(err.code, `${where}: ${err.message}`);
     throw err;
   }
+}
+
+/** A job's stats-json key: a file (the child's stdout goes nowhere), templates expanded. */
+function statsJsonOf(value: unknown, values: TemplateValues, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '')
+    throw usageError('BATCH_BAD_STATS_JSON', `${where}: stats-json: expected a file name, got ${describe(value)}`);
+  if (value === '-') {
+    throw usageError(
+      'BATCH_BAD_STATS_JSON',
+      `${where}: stats-json: - is the capture's stdout, which the batch does not read; give a file, e.g. {dir}/{job}-stats.ndjson`,
+    );
+  }
+  return expandJobPath(value, values, `${where} stats-json`);
 }
 
 /** Output files named by the job's tuples, as absolute paths (a {queue} stays one name: the same text means the same files). */
@@ -173,6 +196,7 @@ function outputsOf(job: BatchJob): string[] {
       if (dev !== undefined && !isInterface(dev)) files.add(path.resolve(dev));
     }
   }
+  if (job.statsJson !== undefined) files.add(path.resolve(job.statsJson));
   return [...files];
 }
 

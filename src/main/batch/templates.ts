@@ -30,6 +30,18 @@ export function formatDate(d: Date): string {
  * the tuple for messages. `{{` and `}}` stand for literal braces.
  */
 export function expandPath(value: string, tuple: PdumpTuple, values: TemplateValues, where: string): string {
+  return expand(value, tuple, values, where);
+}
+
+/**
+ * A file of the whole job (--stats-json): {job}, {dir} and {date}; {port}
+ * and {queue} name one tuple's files and mean nothing here.
+ */
+export function expandJobPath(value: string, values: TemplateValues, where: string): string {
+  return expand(value, undefined, values, where);
+}
+
+function expand(value: string, tuple: PdumpTuple | undefined, values: TemplateValues, where: string): string {
   if (value.includes(QUEUE_PLACEHOLDER)) {
     // Two spellings of one thing would make a job file harder to read.
     throw usageError('BATCH_TEMPLATE', `${where}: ${value} uses ${QUEUE_PLACEHOLDER}; a job file writes {queue} instead`);
@@ -44,10 +56,14 @@ export function expandPath(value: string, tuple: PdumpTuple, values: TemplateVal
       case 'job':
         return values.job;
       case 'queue':
+        if (tuple === undefined)
+          throw usageError('BATCH_TEMPLATE', `${where}: ${value} uses {queue}, but this file is one for all of the job's rings`);
         return QUEUE_PLACEHOLDER;
       case 'date':
         return values.date;
       case 'port':
+        if (tuple === undefined)
+          throw usageError('BATCH_TEMPLATE', `${where}: ${value} uses {port}, but this file is one for all of the job's rings`);
         if (tuple.source.kind !== 'port') {
           // The port id of a device is known only to the primary, and a name that changes with it is not a stable file name.
           throw usageError(

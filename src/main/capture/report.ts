@@ -8,27 +8,16 @@ import path from 'node:path';
 import { usageError } from '../core/errors';
 import { PRIVATE_FILE_MODE, writePrivateFile } from '../core/private-files';
 import { isStdoutOutput } from './plan';
+import { formatBytes, formatCount } from './units';
 import type { CaptureEvent, CaptureSummary, RingStatus } from './session';
+import type { LiveView } from './live-view';
 
 /** stdout is opened by path (STDOUT_PATH) but named as users wrote it. */
 function shownOutput(output: string): string {
   return isStdoutOutput(output) ? 'stdout (-)' : output;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
+export { formatBytes, formatCount };
 
 function ringLine(r: RingStatus): string {
   return `Capturing on port ${r.port} (${r.portName}) queue ${r.queue} ${r.direction} -> ${shownOutput(r.output)} [worker on cpu ${r.cpu}, tid ${r.tid}]`;
@@ -36,12 +25,12 @@ function ringLine(r: RingStatus): string {
 
 export class Reporter {
   readonly #out: NodeJS.WriteStream;
-  readonly #quiet: boolean;
-  #progressShown = false;
+  readonly #live: LiveView | undefined;
 
-  constructor(out: NodeJS.WriteStream, quiet: boolean) {
+  /** `live` shows the progress events (see live-view.ts); without it, none is shown. */
+  constructor(out: NodeJS.WriteStream, live?: LiveView) {
     this.#out = out;
-    this.#quiet = quiet;
+    this.#live = live;
   }
 
   event(e: CaptureEvent): void {
@@ -53,32 +42,21 @@ export class Reporter {
         for (const r of e.rings) this.#line(ringLine(r));
         this.#line(`(primary pid ${e.pid}, --file-prefix ${e.prefix}; burstcap uses lcore id ${e.lcoreId}; Ctrl-C to stop)`);
         break;
-      case 'progress': {
-        if (this.#quiet) break;
-        const rate = e.elapsedS > 0 ? e.packets / e.elapsedS : 0;
-        const text = `${e.elapsedS.toFixed(0)}s: ${formatCount(e.packets)} packets (${formatBytes(e.bytes)}), ${formatCount(Math.round(rate))} pkt/s, ${formatCount(e.dropped)} dropped`;
-        if (this.#out.isTTY) {
-          this.#out.write(`\r\x1b[K${text}`);
-          this.#progressShown = true;
-        } else if (Math.round(e.elapsedS) % 10 === 0) {
-          this.#line(text);
-        }
+      case 'progress':
+        this.#live?.progress(e);
         break;
-      }
       case 'stopping':
         break;
     }
   }
 
   #line(text: string): void {
-    if (this.#progressShown) {
-      this.#out.write('\r\x1b[K');
-      this.#progressShown = false;
-    }
+    this.#live?.clear();
     this.#out.write(`${text}\n`);
   }
 
   summary(s: CaptureSummary): void {
+    this.#live?.finish(s);
     const why: Record<CaptureSummary['stop_reason'], string> = {
       signal: 'stopped by signal',
       count: 'packet count reached',
@@ -148,4 +126,29 @@ export function checkJsonTarget(target: string | undefined, streaming = false): 
   if (target === undefined || target === '-') return;
   const dir = path.dirname(path.resolve(target));
   if (!fs.existsSync(dir)) throw usageError('JSON_DIR_MISSING', `--json ${target}: directory ${dir} does not exist`);
+}
+
+/**
+ * Refuses a --stats-json target that cannot be written, before the capture
+ * starts: '-' while stdout carries packets or the --json summary, or a file
+ * in a directory that does not exist.
+ */
+export function checkStatsJsonTarget(target: string | undefined, stdout: { streaming: boolean; summaryToStdout: boolean }): void {
+  if (target === undefined) return;
+  if (target === '-' && stdout.streaming) {
+    throw usageError(
+      'STDOUT_TWICE',
+      '--stats-json - and an rx-dev=-/tx-dev=- output would both write to stdout; write the statistics to a file (--stats-json <file>) or the packets elsewhere',
+    );
+  }
+  if (target === '-' && stdout.summaryToStdout) {
+    throw usageError(
+      'STDOUT_TWICE',
+      '--stats-json - and --json - would both write to stdout; write one of them to a file (--stats-json <file> or --json <file>)',
+    );
+  }
+  if (target === '-') return;
+  if (target === '') throw usageError('STATS_JSON_EMPTY', '--stats-json needs a file name, or - for stdout');
+  const dir = path.dirname(path.resolve(target));
+  if (!fs.existsSync(dir)) throw usageError('STATS_JSON_DIR_MISSING', `--stats-json ${target}: directory ${dir} does not exist`);
 }

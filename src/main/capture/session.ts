@@ -51,7 +51,8 @@ import { DrainWorkers, type WorkerSpec } from '../../workers/pool';
 import type { DrainOutcome } from '../../workers/drain';
 
 const POLL_MS = 100;
-const PROGRESS_MS = 1000;
+/** Progress events come this often unless progressIntervalMs says otherwise. */
+export const DEFAULT_PROGRESS_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 15_000;
 /**
  * How long workers get to empty their rings and close their files once the
@@ -101,6 +102,8 @@ export interface CaptureOptions {
   extraEal?: readonly string[] | undefined;
   verbose?: boolean | undefined;
   allowReexec?: boolean | undefined;
+  /** How often progress events come (--stats-interval); the loop polls every 100 ms, so this is its precision. */
+  progressIntervalMs?: number | undefined;
   onEvent?: ((event: CaptureEvent) => void) | undefined;
 }
 
@@ -127,10 +130,23 @@ export interface RingProgress {
   direction: 'rx' | 'tx';
   packets: number;
   bytes: number;
-  /** Copies waiting in the ring for the worker. */
+  /** Copies waiting in the ring for the worker (at its last poll). */
   queued: number;
+  /** The ring's size: queued / ringSize is how full it is. */
+  ringSize: number;
   /** Copies the primary dropped: ring full plus no mbuf. */
   dropped: number;
+  /** Copies the primary dropped because the ring was full (its pdump counter of this queue). */
+  ringfull: number;
+  /** Copies the primary dropped because the pool had no mbuf. */
+  nombuf: number;
+  /** The file this ring's packets go to now: its output, or a rotation's newest file (an interface for --writer vdev to one). */
+  file: string;
+  /**
+   * Bytes of that file so far, the same for every ring of one output: a
+   * merged output's parts added up; undefined where net_pcap writes it.
+   */
+  fileBytes: number | undefined;
 }
 
 export interface OutputSummary {
@@ -734,8 +750,9 @@ export class CaptureSession {
         this.requestStop('files');
         break;
       }
-      if (now - lastProgress >= PROGRESS_MS) {
+      if (now - lastProgress >= (opts.progressIntervalMs ?? DEFAULT_PROGRESS_MS)) {
         lastProgress = now;
+        const files = this.#currentFiles(plan, workers);
         const rings: RingProgress[] = plan.rings.map((r, i) => {
           const c = workers.counters(i);
           const q = this.#queueStats(r);
@@ -746,7 +763,12 @@ export class CaptureSession {
             packets: c.packets,
             bytes: c.bytes,
             queued: c.queued,
+            ringSize: r.ringSize,
             dropped: q.ringfull + q.nombuf,
+            ringfull: q.ringfull,
+            nombuf: q.nombuf,
+            file: files[i]!.file,
+            fileBytes: files[i]!.bytes,
           };
         });
         // Totals from the same reading as the rings, so that they add up.
@@ -761,6 +783,39 @@ export class CaptureSession {
         });
       }
     }
+  }
+
+  /**
+   * Each ring's current file and its size, per output: the native writer
+   * names the file its output opened last (under the ring that opened it) and
+   * publishes its size in that ring's FileBytes slot. A merged output's rings
+   * write parts: the output's size so far is their sum.
+   */
+  #currentFiles(plan: CapturePlan, workers: DrainWorkers): { file: string; bytes: number | undefined }[] {
+    const files: { file: string; bytes: number | undefined }[] = plan.rings.map((r) => ({ file: r.output, bytes: undefined }));
+    for (const out of plan.outputs) {
+      const fileRings = out.rings.filter((i) => plan.rings[i]!.sink.kind === 'file');
+      if (fileRings.length === 0) continue;
+      let file = out.path;
+      let bytes = 0;
+      for (const i of fileRings) {
+        const size = workers.counters(i).fileBytes;
+        if (out.parts.length > 0) {
+          bytes += size;
+          continue;
+        }
+        // A live output's size is in the slot of the ring that opened it; the others' stay 0.
+        bytes = Math.max(bytes, size);
+        const current = native.drainCurrentFile(this.#ringIds[i]!);
+        if (current !== undefined) file = current;
+      }
+      for (const i of out.rings)
+        files[i] = {
+          file: plan.rings[i]!.sink.kind === 'file' ? file : plan.rings[i]!.output,
+          bytes: plan.rings[i]!.sink.kind === 'file' ? bytes : undefined,
+        };
+    }
+    return files;
   }
 
   async #mergeOutputs(

@@ -61,6 +61,15 @@ Rotation and stop conditions (as dumpcap's -b and -a):
   several rings (queue=*, or rx and tx in one file) does not rotate: give
   each ring its own file (%q, separate rx-dev and tx-dev).
 
+Live view:
+  On a terminal, a table redrawn every second (or --stats-interval): per
+  port, queue and direction its packets/s, MB/s (10^6 bytes of packet data),
+  ring fill, the primary's drops (ringfull, nombuf), the current file and its
+  size, and the totals. Off a terminal, --stats-interval <s> prints one line
+  per interval. --stats-json <file|-> writes the same figures as one JSON
+  object per interval, and a last one ("final": true) with the summary's
+  counters. -q silences the table and the lines, not a --stats-json file.
+
 Examples:
   burstcap capture --file-prefix rte --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap,tx-dev=/tmp/tx.pcap'
   burstcap capture --file-prefix app1 -a 10 --json - \\
@@ -70,13 +79,16 @@ Examples:
   burstcap capture --pdump 'port=0,queue=*,rx-dev=/tmp/p0.pcapng,tx-dev=/tmp/p0.pcapng'
   burstcap capture -b filesize:100000 -b files:10 --post-rotate gzip \\
       --pdump 'port=0,queue=*,rx-dev=/tmp/rx-q%q.pcapng'
+  burstcap capture --stats-interval 5 --stats-json /tmp/stats.ndjson \\
+      --pdump 'port=0,queue=*,rx-dev=/tmp/rx.pcap' 2>/tmp/capture.log
 `;
 
 const BATCH_HELP = `
 Each job takes the long options of burstcap capture as keys (file-prefix, pdump,
-count, duration, filter, snaplen, cpus, writer, group-read, eal, verbose), plus
-name and dir; defaults apply to every job. Output paths may use {job}, {port},
-{queue} (one file per queue), {dir} and {date} (the batch's start, YYYYmmdd-HHMMSS).
+count, duration, filter, snaplen, cpus, writer, group-read, eal, verbose,
+stats-interval, stats-json), plus name and dir; defaults apply to every job.
+Output paths may use {job}, {port}, {queue} (one file per queue), {dir} and
+{date} (the batch's start, YYYYmmdd-HHMMSS); a stats-json file {job}, {dir}, {date}.
 
 Jobs against different primaries, or different queues of one primary, run in
 parallel; jobs capturing the same queue of one primary run one after another,
@@ -154,7 +166,9 @@ function buildProgram(): Command {
     .option('--cpus <list>', 'CPUs for the worker threads, e.g. 1 or 0-3 (default: CPUs the primary does not poll on)')
     .addOption(new Option('--writer <kind>', 'native: burstcap writes the files; vdev: net_pcap vdevs write them, like dpdk-pdump').default('native'))
     .option('--eal <arg>', 'extra EAL argument for the secondary, e.g. --eal=-d --eal=<lib> (repeatable)', collect, [])
-    .option('-q, --quiet', 'no progress line')
+    .option('--stats-interval <seconds>', 'seconds between live statistics (default 1; 0.5, 500ms, 2m); off a terminal, print one line per interval')
+    .option('--stats-json <file|->', 'write the live statistics as one JSON object per interval (NDJSON) to a file, or - for stdout')
+    .option('-q, --quiet', 'no live table or --stats-interval lines (--stats-json is still written)')
     .option('-v, --verbose', "show DPDK's own log")
     .addHelpText('after', TUPLE_HELP)
     .action(async (o: Record<string, unknown>) => {
@@ -175,10 +189,16 @@ function buildProgram(): Command {
           groupRead: o['groupRead'] === true,
           eal: o['eal'] as string[],
           verbose: o['verbose'] as boolean | undefined,
+          statsInterval: o['statsInterval'] as string | undefined,
         },
         CLI_OPTION_NAMES,
       );
-      process.exitCode = await runCaptureCommand({ ...request, json: o['json'] as string | undefined, quiet: o['quiet'] as boolean | undefined });
+      process.exitCode = await runCaptureCommand({
+        ...request,
+        json: o['json'] as string | undefined,
+        statsJson: o['statsJson'] as string | undefined,
+        quiet: o['quiet'] as boolean | undefined,
+      });
     });
 
   program

@@ -230,6 +230,8 @@ export interface Native {
   mergePcaps(inputs: string[], output: string, options?: { mode?: number; pcapng?: MergePcapngOptions }): Promise<MergeResult>;
   /** Files ring `ringId`'s loop closed since the last call (rotation), oldest first. */
   drainClosedFiles(ringId: number): string[];
+  /** The file the output that ring opened writes now (a rotation's newest); undefined for the other rings of a shared output. */
+  drainCurrentFile(ringId: number): string | undefined;
   /** The drain workers' control blocks, by name: native/src/control_layout.h. */
   controlLayout(): {
     slots: Record<string, number>;

@@ -4,7 +4,7 @@
  * 'usage', exit status 2) whichever way it came in. Everything here is
  * checked before EAL is initialised or anything in the primary changes.
  */
-import { parseCount, parseCpuList, parseSnaplen } from './cpu-list';
+import { parseCount, parseCpuList, parseDuration, parseSnaplen } from './cpu-list';
 import { usageError } from '../core/errors';
 import { native } from '../core/native';
 import { parseAutostops, parseRotation, type RotationSpec } from './rotation';
@@ -50,6 +50,8 @@ export interface CaptureInput {
   eal?: readonly string[] | undefined;
   /** Echo DPDK's own log to stderr. */
   verbose?: boolean | undefined;
+  /** Seconds between progress reports (the live view, --stats-json, onProgress); default 1, at least 0.1. */
+  statsInterval?: number | string | undefined;
 }
 
 /** A capture whose every option has been checked. */
@@ -72,6 +74,8 @@ export interface CaptureRequest {
   cpus?: number[] | undefined;
   extraEal?: string[] | undefined;
   verbose?: boolean | undefined;
+  /** Seconds between progress events; undefined: once a second. */
+  statsIntervalS?: number | undefined;
 }
 
 /** How errors name each option: the flags on the command line, the property names in the library. */
@@ -90,6 +94,7 @@ export interface OptionNames {
   groupRead: string;
   eal: string;
   verbose: string;
+  statsInterval: string;
 }
 
 export const CLI_OPTION_NAMES: OptionNames = {
@@ -107,6 +112,7 @@ export const CLI_OPTION_NAMES: OptionNames = {
   groupRead: '-g/--group-read',
   eal: '--eal',
   verbose: '-v/--verbose',
+  statsInterval: '--stats-interval',
 };
 
 export const LIBRARY_OPTION_NAMES: OptionNames = {
@@ -124,7 +130,25 @@ export const LIBRARY_OPTION_NAMES: OptionNames = {
   groupRead: 'groupRead',
   eal: 'eal',
   verbose: 'verbose',
+  statsInterval: 'statsInterval',
 };
+
+/** The capture's loop looks at its workers every 100 ms: no interval can be shorter. */
+export const MIN_STATS_INTERVAL_S = 0.1;
+/** A day: longer would be a typo for a duration, and a table that never moves. */
+export const MAX_STATS_INTERVAL_S = 86_400;
+
+/** --stats-interval: seconds (2, 0.5, 500ms, 1m), from 0.1 s to a day. */
+export function parseStatsInterval(text: string, optionName: string): number {
+  const seconds = parseDuration(text, optionName);
+  if (seconds < MIN_STATS_INTERVAL_S || seconds > MAX_STATS_INTERVAL_S) {
+    throw usageError(
+      'BAD_STATS_INTERVAL',
+      `${optionName} ${text}: give from ${MIN_STATS_INTERVAL_S} s (the capture looks at its rings every 100 ms) to ${MAX_STATS_INTERVAL_S} s (a day)`,
+    );
+  }
+  return seconds;
+}
 
 export function parseWriter(value: string, optionName = '--writer'): WriterKind {
   if (value !== 'native' && value !== 'vdev') throw usageError('BAD_WRITER', `${optionName} ${value}: choose native or vdev`);
@@ -269,5 +293,7 @@ export function validateCapture(input: CaptureInput, names: OptionNames): Captur
     cpus: input.cpus === undefined ? undefined : parseCpuList(cpuText(input.cpus, names.cpus), names.cpus),
     extraEal: stringList(input.eal, names.eal) ?? [],
     verbose: booleanOption(input.verbose, names.verbose),
+    statsIntervalS:
+      input.statsInterval === undefined ? undefined : parseStatsInterval(text(input.statsInterval, names.statsInterval), names.statsInterval),
   };
 }

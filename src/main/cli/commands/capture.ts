@@ -3,21 +3,40 @@ import { runCapture } from '../../api';
 import { checkStdoutTuples, CLI_OPTION_NAMES, stdoutTuples, type CaptureRequest } from '../../options/capture-options';
 import { isBurstcapError } from '../../core/errors';
 import { outputMode } from '../../core/private-files';
-import { checkJsonTarget, Reporter, summaryJson, writeJson } from '../../capture/report';
+import { checkJsonTarget, checkStatsJsonTarget, Reporter, summaryJson, writeJson } from '../../capture/report';
+import { LiveView, liveMode } from '../../capture/live-view';
 import { native } from '../../core/native';
 import { exitCodeFor } from '../../capture/session';
 
 /** A checked capture (see capture-options.ts) and what only the command line does with it. */
 export interface CaptureCommand extends CaptureRequest {
   json?: string | undefined;
+  /** --stats-json: one JSON object per progress interval, to a file or '-' (stdout). */
+  statsJson?: string | undefined;
   quiet?: boolean | undefined;
 }
 
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
-  checkJsonTarget(cmd.json, stdoutTuples(cmd.tuples).length > 0);
+  const streaming = stdoutTuples(cmd.tuples).length > 0;
+  checkJsonTarget(cmd.json, streaming);
+  checkStatsJsonTarget(cmd.statsJson, { streaming, summaryToStdout: cmd.json === '-' });
   // burstcap pdump comes here without validateCapture: the same stdout rules.
   checkStdoutTuples(cmd.tuples, cmd.writer, cmd.rotation !== undefined, CLI_OPTION_NAMES);
-  const reporter = new Reporter(process.stderr, cmd.quiet ?? false);
+  const warnings: string[] = [];
+  const live = new LiveView({
+    out: process.stderr,
+    mode: liveMode({
+      isTTY: process.stderr.isTTY === true,
+      quiet: cmd.quiet ?? false,
+      statsInterval: cmd.statsIntervalS !== undefined,
+      jsonToStdout: cmd.json === '-',
+    }),
+    // Asked for by name, the statistics are written also with -q (the batch runs every capture with -q).
+    statsJson: cmd.statsJson,
+    fileMode: outputMode(cmd.groupRead ?? false),
+    warn: (message) => warnings.push(message),
+  });
+  const reporter = new Reporter(process.stderr, live);
   // The capture is the library's (runCapture); what is added here belongs to
   // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
   // without draining, and the last-resort handlers below.
@@ -48,12 +67,16 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   let exitNow = false;
   let code = 1;
   try {
-    const { json: _json, quiet: _quiet, ...request } = cmd;
+    const { json: _json, quiet: _quiet, statsJson: _statsJson, ...request } = cmd;
     const { summary, mustExitNow } = await runCapture(request, {
       allowReexec: true,
       signal: stop.signal,
       forceSignal: force.signal,
-      onEvent: (e) => reporter.event(e),
+      onEvent: (e) => {
+        reporter.event(e);
+        // A failed --stats-json write is told once, as a warning, after the table is off the screen.
+        for (const message of warnings.splice(0)) reporter.event({ type: 'warning', message });
+      },
     });
     exitNow = mustExitNow;
     reporter.summary(summary);
@@ -66,6 +89,8 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     code = exitCodeFor(summary);
     return code;
   } catch (err) {
+    // The error line goes where the table was.
+    live.clear();
     if (isBurstcapError(err) && err.mustExitNow) {
       process.stderr.write(`burstcap: error: ${err.message}\n`);
       exitNow = true;
