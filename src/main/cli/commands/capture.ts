@@ -11,13 +11,19 @@ import { exitCodeFor } from '../../capture/session';
 export interface CaptureCommand extends CaptureRequest {
   json?: string | undefined;
   quiet?: boolean | undefined;
+  /**
+   * Nothing on stderr but errors: no ring lines, warnings or summary. For a
+   * caller that shows whatever a capture prints as its failure (Wireshark
+   * with an extcap).
+   */
+  silent?: boolean | undefined;
 }
 
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   checkJsonTarget(cmd.json, stdoutTuples(cmd.tuples).length > 0);
   // burstcap pdump comes here without validateCapture: the same stdout rules.
   checkStdoutTuples(cmd.tuples, cmd.writer, cmd.rotation !== undefined, CLI_OPTION_NAMES);
-  const reporter = new Reporter(process.stderr, cmd.quiet ?? false);
+  const reporter = cmd.silent === true ? undefined : new Reporter(process.stderr, cmd.quiet ?? false);
   // The capture is the library's (runCapture); what is added here belongs to
   // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
   // without draining, and the last-resort handlers below.
@@ -48,15 +54,15 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   let exitNow = false;
   let code = 1;
   try {
-    const { json: _json, quiet: _quiet, ...request } = cmd;
+    const { json: _json, quiet: _quiet, silent: _silent, ...request } = cmd;
     const { summary, mustExitNow } = await runCapture(request, {
       allowReexec: true,
       signal: stop.signal,
       forceSignal: force.signal,
-      onEvent: (e) => reporter.event(e),
+      onEvent: (e) => reporter?.event(e),
     });
     exitNow = mustExitNow;
-    reporter.summary(summary);
+    reporter?.summary(summary);
     for (const e of summary.errors) process.stderr.write(`burstcap: error: ${e}\n`);
     if (summary.stop_reason === 'primary-exited') {
       process.stderr.write('burstcap: error: the primary exited during the capture; every file is complete up to its last packet\n');
