@@ -98,7 +98,8 @@ describe('burstcap extcap with tshark', () => {
     const r = await runBurstcap(args, { env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') } });
     expect(r.code, describeResult(args, r)).toBe(EXIT_OK);
     const folders = await tshark(home, ['-G', 'folders']);
-    const personal = /^Personal Extcap path:\s*(.+)$/m.exec(folders.stdout)?.[1] ?? join(/^Personal configuration:\s*(.+)$/m.exec(folders.stdout)![1]!, 'extcap');
+    const personal =
+      /^Personal Extcap path:\s*(.+)$/m.exec(folders.stdout)?.[1] ?? join(/^Personal configuration:\s*(.+)$/m.exec(folders.stdout)![1]!, 'extcap');
     const launcher = join(personal.trim(), 'burstcap');
     expect(r.stdout).toContain(`installed ${launcher}`);
     expect(statSync(launcher).mode & 0o111, 'the launcher is executable').toBe(0o111);
@@ -147,7 +148,7 @@ describe('burstcap extcap with tshark', () => {
     expect(memoryProblem(primary.prefix, memory, primaryMemory(primary.prefix), CALLBACKS_BOTH)).toBeUndefined();
   });
 
-  it("takes the options of --extcap-config as tshark preferences: rx only, cut to the snaplen", async () => {
+  it('takes the options of --extcap-config as tshark preferences: rx only, cut to the snaplen', async () => {
     const memory = primaryMemory(primary.prefix);
     const out = join(dir, 'rx.pcapng');
     const pref = `extcap.${iface.replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`;

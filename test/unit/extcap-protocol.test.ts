@@ -80,8 +80,28 @@ describe('extcap answers', () => {
     }
     expect(lines.filter((l) => l.startsWith('value {arg=0}')).map((l) => /\{value=([^}]+)\}/.exec(l)?.[1])).toEqual(['rx', 'tx', 'both']);
     // What the dialog sends back is accepted.
-    const call = parseExtcapArgs(['--capture', '--extcap-interface', 'dpdk:rte:0', '--fifo', '/tmp/f', '--direction', 'rx', '--snaplen', '128', '--count', '10', '--buffer', '4096']);
-    expect(call).toEqual({ kind: 'capture', iface: 'dpdk:rte:0', fifo: '/tmp/f', filter: undefined, options: { direction: 'rx', snaplen: 128, count: 10, buffer: 4096 } });
+    const call = parseExtcapArgs([
+      '--capture',
+      '--extcap-interface',
+      'dpdk:rte:0',
+      '--fifo',
+      '/tmp/f',
+      '--direction',
+      'rx',
+      '--snaplen',
+      '128',
+      '--count',
+      '10',
+      '--buffer',
+      '4096',
+    ]);
+    expect(call).toEqual({
+      kind: 'capture',
+      iface: 'dpdk:rte:0',
+      fifo: '/tmp/f',
+      filter: undefined,
+      options: { direction: 'rx', snaplen: 128, count: 10, buffer: 4096 },
+    });
   });
 });
 
@@ -95,7 +115,9 @@ describe('extcap calls', () => {
       iface: 'dpdk:rte:0',
       filter: 'tcp port 80',
     });
-    expect(parseExtcapArgs(['--extcap-interface', 'dpdk:x:2', '--fifo', '/tmp/wireshark_extcap_x', '--capture', '--extcap-capture-filter', 'udp'])).toEqual({
+    expect(
+      parseExtcapArgs(['--extcap-interface', 'dpdk:x:2', '--fifo', '/tmp/wireshark_extcap_x', '--capture', '--extcap-capture-filter', 'udp']),
+    ).toEqual({
       kind: 'capture',
       iface: 'dpdk:x:2',
       fifo: '/tmp/wireshark_extcap_x',
@@ -165,8 +187,9 @@ describe('the capture behind an extcap interface', () => {
 });
 
 describe('extcap --install', () => {
-  it("finds the personal extcap folder in tshark -G folders, of Wireshark 4.0 and of later releases", () => {
-    const v40 = 'Temp:                \t/tmp\nPersonal configuration:\t/home/u/.config/wireshark\nExtcap path:         \t/usr/lib/x86_64-linux-gnu/wireshark/extcap\n';
+  it('finds the personal extcap folder in tshark -G folders, of Wireshark 4.0 and of later releases', () => {
+    const v40 =
+      'Temp:                \t/tmp\nPersonal configuration:\t/home/u/.config/wireshark\nExtcap path:         \t/usr/lib/x86_64-linux-gnu/wireshark/extcap\n';
     expect(personalExtcapFolder(v40)).toBe('/home/u/.config/wireshark/extcap');
     const v42 = `${v40}Personal Extcap path:\t/home/u/.local/lib/wireshark/extcap\n`;
     expect(personalExtcapFolder(v42)).toBe('/home/u/.local/lib/wireshark/extcap');

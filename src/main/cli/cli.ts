@@ -247,7 +247,7 @@ function buildProgram(): Command {
   program
     .command('extcap')
     .description("Wireshark's extcap: --install lists every DPDK port as dpdk:<file-prefix>:<port> in Wireshark and tshark")
-    .argument('[args...]', 'the protocol\'s arguments (below); only --help reaches this parser')
+    .argument('[args...]', "the protocol's arguments (below); only --help reaches this parser")
     .allowUnknownOption()
     .addHelpText('after', EXTCAP_HELP);
 

@@ -98,7 +98,13 @@ export function primaryPortNames(prefix: string): { port: number; name: string |
   if (!ids) return undefined;
   let replies: string[] = [];
   try {
-    replies = ids.length > 0 ? native.telemetryQuery(telemetrySocket(prefix), ids.map((id) => `/ethdev/info,${id}`)).replies : [];
+    replies =
+      ids.length > 0
+        ? native.telemetryQuery(
+            telemetrySocket(prefix),
+            ids.map((id) => `/ethdev/info,${id}`),
+          ).replies
+        : [];
   } catch {
     // Names are a courtesy: the ids are enough to capture.
   }

@@ -44,7 +44,10 @@ export function extcapInterfaces(): ExtcapInterface[] {
 function parsedInterface(iface: string): { prefix: string; port: number } {
   const parsed = parseInterfaceName(iface);
   if (parsed === undefined) {
-    throw usageError('BAD_INTERFACE', `'${iface}' is not a burstcap interface: expected ${interfaceName('<file-prefix>', 0).replace(/0$/, '<port>')}, e.g. dpdk:rte:0`);
+    throw usageError(
+      'BAD_INTERFACE',
+      `'${iface}' is not a burstcap interface: expected ${interfaceName('<file-prefix>', 0).replace(/0$/, '<port>')}, e.g. dpdk:rte:0`,
+    );
   }
   return parsed;
 }

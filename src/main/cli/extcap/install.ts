@@ -59,7 +59,10 @@ export function launcherScript(nodePath: string, cliPath: string): string {
 function findExtcapFolder(): string {
   const tshark = findOnPath('tshark');
   if (tshark === undefined) {
-    throw runtimeError('TSHARK_NOT_FOUND', 'tshark is not on PATH: install Wireshark (Debian: apt-get install tshark), which also says where its extcap folder is');
+    throw runtimeError(
+      'TSHARK_NOT_FOUND',
+      'tshark is not on PATH: install Wireshark (Debian: apt-get install tshark), which also says where its extcap folder is',
+    );
   }
   const r = spawnSync(tshark, ['-G', 'folders'], { encoding: 'utf8', timeout: TSHARK_TIMEOUT_MS });
   const folder = r.status === 0 ? personalExtcapFolder(r.stdout) : undefined;

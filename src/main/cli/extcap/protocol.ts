@@ -66,7 +66,10 @@ export function parseInterfaceName(name: string): { prefix: string; port: number
  * brace inside a value would end it early, so braces become parentheses.
  */
 function field(key: string, value: string | number | boolean): string {
-  return `{${key}=${String(value).replace(/\{/g, '(').replace(/\}/g, ')').replace(/[\r\n]/g, ' ')}}`;
+  return `{${key}=${String(value)
+    .replace(/\{/g, '(')
+    .replace(/\}/g, ')')
+    .replace(/[\r\n]/g, ' ')}}`;
 }
 
 function line(kind: string, fields: readonly [string, string | number | boolean][]): string {
@@ -196,7 +199,8 @@ const FLAG_OPTIONS = new Set(['--extcap-interfaces', '--extcap-dlts', '--extcap-
 function unsignedOption(values: Map<string, string>, name: string, fallback: number): number {
   const text = values.get(name);
   if (text === undefined || text === '') return fallback;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw usageError('BAD_OPTION', `${name}: expected a whole number >= 0, got '${text}'`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw usageError('BAD_OPTION', `${name}: expected a whole number >= 0, got '${text}'`);
   return Number(text);
 }
 
@@ -252,7 +256,13 @@ export function parseExtcapArgs(argv: readonly string[]): ExtcapCall {
   if (flags.has('--capture')) {
     const fifo = values.get('--fifo');
     if (fifo === undefined || fifo === '') throw usageError('BAD_OPTION', '--capture needs --fifo <path>, the pipe Wireshark reads');
-    return { kind: 'capture', iface: requireInterface(values, '--capture'), fifo, filter: filter === '' ? undefined : filter, options: captureOptions(values) };
+    return {
+      kind: 'capture',
+      iface: requireInterface(values, '--capture'),
+      fifo,
+      filter: filter === '' ? undefined : filter,
+      options: captureOptions(values),
+    };
   }
   if (filter !== undefined) return { kind: 'check-filter', iface: requireInterface(values, '--extcap-capture-filter'), filter };
   throw usageError(
