@@ -182,6 +182,13 @@ export function knownFrame(seq: number, size: number): Buffer {
   return f;
 }
 
+/** The sequence number of a frame the fixture sent with --known, or undefined when the bytes differ from every such frame. */
+export function knownFrameSeq(frame: Buffer): number | undefined {
+  if (frame.length < FILL_OFFSET) return undefined;
+  const seq = Number(frame.readBigUInt64BE(SEQ_OFFSET));
+  return frame.equals(knownFrame(seq, frame.length)) ? seq : undefined;
+}
+
 export interface KnownCapture {
   packets: number;
   seqs: number[];

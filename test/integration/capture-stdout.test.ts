@@ -89,7 +89,7 @@ describe('streaming to stdout (rx-dev=-)', () => {
     const summary = readSummary(json);
     expect(summary.stop_reason, why).toBe('output-closed');
     expect(summary.errors, why).toEqual([]);
-    expect(r.stderr, why).toMatch(/\(the reader of stdout closed it\)/);
+    expect(r.stderr, why).toMatch(/\(the reader of the stream closed it\)/);
   });
 
   it('writes the exact frames to a pipe and to a file on stdout, with nothing else on stdout', async () => {

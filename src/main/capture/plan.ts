@@ -39,6 +39,11 @@ export interface RingPlan {
   sink: RingSink;
   /** The file users asked for (or the interface); several rings may feed one. */
   output: string;
+  /**
+   * stdout or a FIFO: a reader that closes it (tshark quitting, Wireshark's
+   * Stop) ends the capture as a stop request does, not as a failed write.
+   */
+  stream: boolean;
 }
 
 /**
@@ -163,6 +168,7 @@ export function buildPlan(tuples: readonly PdumpTuple[], ports: readonly PortInf
           mbufSize: tuple.mbufSize,
           sink,
           output,
+          stream: output === STDOUT_PATH || (sink.kind === 'file' && (opts.isFifo ?? isFifo)(output)),
         });
       }
     }

@@ -66,7 +66,7 @@ export class Reporter {
       'worker-failed': 'a worker failed',
       filesize: 'file size reached',
       files: 'number of files reached',
-      'output-closed': 'the reader of stdout closed it',
+      'output-closed': 'the reader of the stream closed it',
     };
     this.#line(
       `${formatCount(s.packets)} packets captured (${formatBytes(s.bytes)}) in ${s.elapsed_s.toFixed(1)} s, ${formatCount(s.dropped)} dropped (${why[s.stop_reason]})`,

@@ -32,7 +32,6 @@ import {
   buildPlan,
   checkOutputs,
   feedsParts,
-  isStdoutOutput,
   PARTS_DIR_PREFIX,
   placeParts,
   type CapturePlan,
@@ -713,7 +712,7 @@ export class CaptureSession {
       const now = Date.now();
       const failure = workers.firstFailure();
       if (failure) {
-        // The reader of a stdout stream quitting (| head, tshark closed) is
+        // The reader of a stream quitting (| head, tshark closed, Wireshark's Stop) is
         // how a stream ends, not a failure; any other write error is one.
         const ring = plan.rings[workers.failedIndex(failure) ?? -1];
         const closed = ring !== undefined && streamClosed(ring, failure);
@@ -871,9 +870,9 @@ export class CaptureSession {
   }
 }
 
-/** A worker that stopped because the reader of its stdout stream closed it. */
+/** A worker that stopped because the reader of its stream (stdout, a FIFO) closed it. */
 function streamClosed(r: RingPlan, o: { code: string; errno: number | undefined }): boolean {
-  return isStdoutOutput(r.output) && o.code === 'WRITE_FAILED' && o.errno === EPIPE;
+  return r.stream && o.code === 'WRITE_FAILED' && o.errno === EPIPE;
 }
 
 export function exitCodeFor(summary: CaptureSummary): number {

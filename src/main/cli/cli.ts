@@ -13,6 +13,7 @@ import { runCaptureCommand } from './commands/capture';
 import { runCleanupCommand } from './commands/cleanup';
 import { runDemoCommand } from './commands/demo';
 import { runDoctorCommand } from './commands/doctor';
+import { runExtcapCommand } from './commands/extcap';
 import { runListCommand } from './commands/list';
 import { isBurstcapError, runtimeError } from '../core/errors';
 import { parsePdumpArgv } from '../options/pdump-argv';
@@ -99,6 +100,39 @@ Example (jobs.yaml):
   jobs:
     - { name: app1, file-prefix: app1, pdump: ['port=0,queue=*,rx-dev={dir}/{job}-{date}.pcap'] }
     - { name: app2, file-prefix: app2, pdump: ['port=0,queue=*,rx-dev={dir}/{job}-q{queue}.pcap'] }
+`;
+
+const EXTCAP_HELP = `
+Wireshark calls burstcap extcap itself; a user runs it only to install it:
+  burstcap extcap --install     a launcher in Wireshark's personal extcap folder
+                                (as tshark -G folders names it); prints where
+  burstcap extcap --uninstall   removes that launcher
+Then Wireshark and tshark list one interface per port of each running primary:
+  dpdk:<file-prefix>:<port>     e.g. dpdk:rte:0 (tshark -D)
+Listing attaches to no primary: it reads the runtime directories and asks each
+primary's telemetry socket for its ports (a primary run with --no-telemetry is
+not listed). A capture takes every queue of the port, rx and tx by default,
+written live into Wireshark's pipe as pcapng; the capture filter is the
+primary-side filter (-f of burstcap capture). Wireshark's SIGTERM (Stop) stops
+it as Ctrl-C does: callbacks off, rings drained, everything freed.
+
+Options in Wireshark's interface dialog (or tshark -o extcap.<iface>.<option>):
+  --direction rx|tx|both   which packets (default both)
+  --snaplen <bytes>        bytes kept of each packet (0: whole)
+  --count <packets>        stop after this many (0: until stopped)
+  --buffer <packets>       ring size per queue and direction, 4096-32768
+
+Examples:
+  burstcap extcap --install
+  tshark -D
+  tshark -i dpdk:rte:0 -f 'udp port 53' -a duration:10 -w /tmp/dns.pcapng
+  wireshark -k -i dpdk:rte:0
+
+The protocol calls, for reference (all print on stdout):
+  --extcap-interfaces  --extcap-dlts --extcap-interface <i>
+  --extcap-config --extcap-interface <i>
+  --extcap-capture-filter <f> --extcap-interface <i>   (prints why <f> is invalid, or nothing)
+  --capture --extcap-interface <i> --fifo <path> [--extcap-capture-filter <f>] [options]
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -231,6 +265,13 @@ function buildProgram(): Command {
     );
 
   program
+    .command('extcap')
+    .description("Wireshark's extcap: --install lists every DPDK port as dpdk:<file-prefix>:<port> in Wireshark and tshark")
+    .argument('[args...]', "the protocol's arguments (below); only --help reaches this parser")
+    .allowUnknownOption()
+    .addHelpText('after', EXTCAP_HELP);
+
+  program
     .command('list')
     .description("list the primary's ports: id, name, driver, MAC, rx/tx queues, link")
     .option('--file-prefix <prefix>', "the primary's EAL --file-prefix", DEFAULT_FILE_PREFIX)
@@ -333,6 +374,8 @@ export async function main(argv: string[]): Promise<number> {
   tolerateClosedStdio();
   try {
     if (argv[0] === 'pdump' && !argv.includes('--help') && !argv.includes('-h')) return await runPdump(argv.slice(1));
+    // Wireshark's arguments are the protocol's (--extcap-*, --fifo), read by its own parser.
+    if (argv[0] === 'extcap' && !argv.includes('--help') && !argv.includes('-h')) return await runExtcapCommand(argv.slice(1));
     const program = buildProgram();
     program.exitOverride();
     program.configureOutput({ outputError: (str, write) => write(`burstcap: ${str.replace(/^error: /, 'error: ')}`) });

@@ -89,6 +89,36 @@ export function primaryPortIds(prefix: string): number[] | undefined {
 }
 
 /**
+ * The primary's ports and their names, from its telemetry alone: no EAL, so
+ * any process may ask as often as it likes (Wireshark lists interfaces at
+ * every start). undefined when the primary runs without telemetry.
+ */
+export function primaryPortNames(prefix: string): { port: number; name: string | undefined }[] | undefined {
+  const ids = primaryPortIds(prefix);
+  if (!ids) return undefined;
+  let replies: string[] = [];
+  try {
+    replies =
+      ids.length > 0
+        ? native.telemetryQuery(
+            telemetrySocket(prefix),
+            ids.map((id) => `/ethdev/info,${id}`),
+          ).replies
+        : [];
+  } catch {
+    // Names are a courtesy: the ids are enough to capture.
+  }
+  return ids.map((port, i) => {
+    try {
+      const info = (JSON.parse(replies[i] ?? '{}') as Record<string, TelemetryPort | undefined>)['/ethdev/info'];
+      return { port, name: typeof info?.name === 'string' && info.name !== '' ? info.name : undefined };
+    } catch {
+      return { port, name: undefined };
+    }
+  });
+}
+
+/**
  * DPDK's probe failure lines in this process's EAL log (a vdev whose
  * arguments were cut at 63 characters: "Couldn't open ...", "failed to
  * initialize net_pcap0 device"), without the PCI scan's routine lines.

@@ -14,6 +14,12 @@ export interface CaptureCommand extends CaptureRequest {
   /** --stats-json: one JSON object per progress interval, to a file or '-' (stdout). */
   statsJson?: string | undefined;
   quiet?: boolean | undefined;
+  /**
+   * Nothing on stderr but errors: no ring lines, warnings or summary. For a
+   * caller that shows whatever a capture prints as its failure (Wireshark
+   * with an extcap).
+   */
+  silent?: boolean | undefined;
 }
 
 export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
@@ -27,7 +33,7 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     out: process.stderr,
     mode: liveMode({
       isTTY: process.stderr.isTTY === true,
-      quiet: cmd.quiet ?? false,
+      quiet: (cmd.quiet ?? false) || cmd.silent === true,
       statsInterval: cmd.statsIntervalS !== undefined,
       jsonToStdout: cmd.json === '-',
     }),
@@ -36,7 +42,7 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
     fileMode: outputMode(cmd.groupRead ?? false),
     warn: (message) => warnings.push(message),
   });
-  const reporter = new Reporter(process.stderr, live);
+  const reporter = cmd.silent === true ? undefined : new Reporter(process.stderr, live);
   // The capture is the library's (runCapture); what is added here belongs to
   // a process that owns its signals: Ctrl-C stops, a second Ctrl-C stops
   // without draining, and the last-resort handlers below.
@@ -67,19 +73,19 @@ export async function runCaptureCommand(cmd: CaptureCommand): Promise<number> {
   let exitNow = false;
   let code = 1;
   try {
-    const { json: _json, quiet: _quiet, statsJson: _statsJson, ...request } = cmd;
+    const { json: _json, quiet: _quiet, statsJson: _statsJson, silent: _silent, ...request } = cmd;
     const { summary, mustExitNow } = await runCapture(request, {
       allowReexec: true,
       signal: stop.signal,
       forceSignal: force.signal,
       onEvent: (e) => {
-        reporter.event(e);
+        reporter?.event(e);
         // A failed --stats-json write is told once, as a warning, after the table is off the screen.
-        for (const message of warnings.splice(0)) reporter.event({ type: 'warning', message });
+        for (const message of warnings.splice(0)) reporter?.event({ type: 'warning', message });
       },
     });
     exitNow = mustExitNow;
-    reporter.summary(summary);
+    reporter?.summary(summary);
     for (const e of summary.errors) process.stderr.write(`burstcap: error: ${e}\n`);
     if (summary.stop_reason === 'primary-exited') {
       process.stderr.write('burstcap: error: the primary exited during the capture; every file is complete up to its last packet\n');
