@@ -26,6 +26,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=gnu++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags libdpdk)"],
+      "ldflags": ["-Wl,--disable-new-dtags", "-Wl,-rpath,<!(pkg-config --variable=libdir libdpdk)"],
       "libraries": [
         "<!@(pkg-config --libs-only-L libdpdk)",
         "-lrte_pdump", "-lrte_pcapng", "-lrte_bpf", "-lrte_ethdev", "-lrte_mbuf", "-lrte_mempool", "-lrte_ring",

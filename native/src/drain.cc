@@ -25,6 +25,7 @@
 
 #include "capture_ring.h"
 #include "control_layout.h"
+#include "dpdk_release.h"
 #include "errors.h"
 #include "pcap_writer.h"
 #include "pcapng_writer.h"
@@ -43,14 +44,17 @@ constexpr long kIdleSleepNs = 50 * 1000;
 // reader (or a kill -9) sees recent packets.
 constexpr uint64_t kIdleFlushNs = 100 * 1000 * 1000;
 // Any epoch time since 2001 in ns exceeds this; a TSC reading would need
-// years of uptime to reach it. DPDK 22.11 stamps copies in ns, later
-// releases in TSC cycles: both are read correctly.
+// years of uptime to reach it. DPDK 22.11 stamps copies in ns (the TSC
+// cycles its pdump reads are converted by rte_pcapng's clock), 24.11 in TSC
+// cycles (dpdk_release.h): there every stamp is cycles.
 constexpr uint64_t kNanosecondThreshold = 1000000000000000000ull;
 constexpr int kVdevTxRetries = 64;
 // A primary's own ns clock further than this from ours is wrong, not late:
 // DPDK 22.11's rte_pcapng starts its clock after the first burst's TSC
 // reading was taken, and the negative delta shifts every later stamp by
 // years. Then all rings shift back by one offset measured on the first copy.
+// 24.11 stamps raw cycles, converted here with the clock reference taken at
+// attach: no primary clock, nothing to repair.
 constexpr int64_t kMaxClockSkewNs = 60ll * 1000000000ll;
 
 // The enhanced packet block rte_pcapng_copy() puts in front of every copy.
@@ -91,7 +95,8 @@ struct Clock {
   }
 
   uint64_t ToNs(uint64_t stamp) {
-    if (stamp >= kNanosecondThreshold) return FixPrimaryNs(stamp);
+    // Only 22.11's stamps need telling apart (ns from its pcapng clock).
+    if (!kCopiesStampedInTsc && stamp >= kNanosecondThreshold) return FixPrimaryNs(stamp);
     if (hz == 0) return stamp;
     // Split to avoid overflowing 64 bits for captures longer than seconds.
     int64_t delta = static_cast<int64_t>(stamp - tsc);

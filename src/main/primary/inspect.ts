@@ -7,15 +7,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { runtimeError } from '../core/errors';
 import { primaryLcores, type LcoreMap } from './lcores';
-import { native, type LocalPortInfo, type PortInfo } from '../core/native';
+import { dpdkRelease, native, type LocalPortInfo, type PortInfo } from '../core/native';
+import { DPDK_RELEASE_ENV, selectedDpdkRelease } from '../core/paths';
 import { primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
-import { describeUnattachable, unattachableProcesses } from './unattachable';
+import { describeUnattachable, mappedEalAbi, releaseOfEalAbi, unattachableProcesses } from './unattachable';
 
 export interface PrimaryFacts {
   prefix: string;
   pid: number;
   /** e.g. "DPDK 22.11.11"; undefined when the primary runs without telemetry. */
   version: string | undefined;
+  /** The release of the librte_eal the primary maps ("24.11"): its version when telemetry is off. */
+  mappedRelease: string | undefined;
   ealArgs: string[] | undefined;
   lcores: LcoreMap;
 }
@@ -63,7 +66,9 @@ export function inspectPrimary(prefix: string): PrimaryFacts {
     // A primary started with --no-telemetry: lcores fall back to the defaults below.
   }
   const allCpus = os.cpus().map((_, i) => i);
-  return { prefix, pid, version, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
+  const abi = mappedEalAbi(pid);
+  const mappedRelease = abi === undefined ? undefined : releaseOfEalAbi(abi);
+  return { prefix, pid, version, mappedRelease, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
 }
 
 /** Free bytes in the primary's heap on socket 0, from its telemetry; undefined without telemetry. */
@@ -191,15 +196,33 @@ export function primaryPorts(prefix: string, local: readonly LocalPortInfo[], re
   return { ports, listed };
 }
 
-/** Same major.minor: the shared memory layout is only stable within a release. */
+/**
+ * Why burstcap built against `ours` must not join a primary of release
+ * `theirs` (undefined when it may), and how to build for the primary's.
+ * `selected`: the release BURSTCAP_DPDK names, if any. Pure.
+ */
+export function versionMismatch(theirs: string, ours: string, selected: string | undefined): string | undefined {
+  const primaryRelease = dpdkRelease(theirs);
+  if (primaryRelease === dpdkRelease(ours)) return undefined;
+  const which = selected === undefined ? 'the default build' : `the build ${DPDK_RELEASE_ENV}=${selected} selects`;
+  return (
+    `the primary runs DPDK ${theirs.replace(/^DPDK /, '')} but burstcap (${which}) is built against DPDK ${ours.replace(/^DPDK /, '')}, ` +
+    `and a secondary must share its primary's release: build burstcap for DPDK ${primaryRelease} with ` +
+    `'PKG_CONFIG_PATH=<directory of DPDK ${primaryRelease}'s libdpdk.pc> node scripts/build-addon.js --for ${primaryRelease}' ` +
+    `and run it with ${DPDK_RELEASE_ENV}=${primaryRelease}` +
+    (selected === undefined ? '' : ` (or unset ${DPDK_RELEASE_ENV} if the default build is for DPDK ${primaryRelease})`)
+  );
+}
+
+/**
+ * Same major.minor: the shared memory layout is only stable within a release.
+ * Runs before EAL is initialised, so a primary of another release is never
+ * touched. The release comes from the primary's telemetry greeting, or from
+ * the librte_eal it maps when telemetry is off.
+ */
 export function checkVersion(facts: PrimaryFacts): void {
-  if (facts.version === undefined) return;
-  const ours = native.version();
-  const release = (v: string): string => /(\d+\.\d+)/.exec(v)?.[1] ?? v;
-  if (release(ours) !== release(facts.version)) {
-    throw runtimeError(
-      'VERSION_MISMATCH',
-      `the primary runs ${facts.version} but burstcap is built against ${ours}; rebuild burstcap against the primary's DPDK (npm run build)`,
-    );
-  }
+  const theirs = facts.version ?? facts.mappedRelease;
+  if (theirs === undefined) return;
+  const why = versionMismatch(theirs, native.version(), selectedDpdkRelease());
+  if (why !== undefined) throw runtimeError('VERSION_MISMATCH', why);
 }
