@@ -193,7 +193,8 @@ struct RecordTag {
 // A ring's queue counters in the primary, for its interface's statistics block.
 struct StatsSource {
   uint32_t interface_id = 0;
-  const uint64_t* counters = nullptr;
+  uint16_t port = 0;
+  uint32_t queue = 0, direction = 0;
 };
 
 // The file side of one or more rings: pcap or pcapng, one file or a rotating set.
@@ -289,8 +290,8 @@ class Output {
         st.end_ns = wall_ns;
         for (const StatsSource& src : stats) {
           if (src.interface_id != iface) continue;
-          uint64_t now[4];
-          for (int i = 0; i < 4; i++) now[i] = __atomic_load_n(&src.counters[i], __ATOMIC_RELAXED);
+          uint64_t now[4] = {};
+          if (!CaptureCounters(src.port, src.queue, src.direction, now)) continue;
           uint64_t drop = now[2] + now[3];
           st.ifdrop += drop;
           st.filteraccept += now[0] + drop;
@@ -544,15 +545,14 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
         tag.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
         tag.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
         // The counters this ring adds to its interface's statistics block.
-        // DPDK 22.11 zeroes them when the callback is enabled: read before the
-        // enable, a second capture's counters were off by the first one's (179
-        // for 4053 packets), so they are taken as they are, like the summary's.
+        // Read when the file closes, counted from this capture's enable like
+        // the summary's (pdump.h CaptureCounters): DPDK 22.11 zeroes them at
+        // the enable, 24.11 does not.
         if (ng.Get("stats").IsObject()) {
           Napi::Object st = ng.Get("stats").As<Napi::Object>();
-          const uint64_t* counters =
-              QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
-                            st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value());
-          if (counters != nullptr) writer.stats.push_back(StatsSource{tag.interface_id, counters});
+          StatsSource src{tag.interface_id, static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
+                          st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value()};
+          if (QueueCounters(src.port, src.queue, src.direction) != nullptr) writer.stats.push_back(src);
         }
       }
       if (!so->opened) {
