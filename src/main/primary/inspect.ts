@@ -9,7 +9,7 @@ import { runtimeError } from '../core/errors';
 import { primaryLcores, type LcoreMap } from './lcores';
 import { dpdkRelease, native, type LocalPortInfo, type PortInfo } from '../core/native';
 import { DPDK_RELEASE_ENV, selectedDpdkRelease } from '../core/paths';
-import { primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
+import { configVersion, primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
 import { describeUnattachable, mappedEalAbi, releaseOfEalAbi, unattachableProcesses } from './unattachable';
 
 export interface PrimaryFacts {
@@ -17,8 +17,11 @@ export interface PrimaryFacts {
   pid: number;
   /** e.g. "DPDK 22.11.11"; undefined when the primary runs without telemetry. */
   version: string | undefined;
-  /** The release of the librte_eal the primary maps ("24.11"): its version when telemetry is off. */
-  mappedRelease: string | undefined;
+  /**
+   * Its release without telemetry: from the header of its shared config
+   * ("DPDK 24.11.0"), or the librte_eal it maps ("24.11").
+   */
+  releaseWithoutTelemetry: string | undefined;
   ealArgs: string[] | undefined;
   lcores: LcoreMap;
 }
@@ -67,8 +70,8 @@ export function inspectPrimary(prefix: string): PrimaryFacts {
   }
   const allCpus = os.cpus().map((_, i) => i);
   const abi = mappedEalAbi(pid);
-  const mappedRelease = abi === undefined ? undefined : releaseOfEalAbi(abi);
-  return { prefix, pid, version, mappedRelease, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
+  const releaseWithoutTelemetry = configVersion(prefix) ?? (abi === undefined ? undefined : releaseOfEalAbi(abi));
+  return { prefix, pid, version, releaseWithoutTelemetry, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
 }
 
 /** Free bytes in the primary's heap on socket 0, from its telemetry; undefined without telemetry. */
@@ -217,11 +220,12 @@ export function versionMismatch(theirs: string, ours: string, selected: string |
 /**
  * Same major.minor: the shared memory layout is only stable within a release.
  * Runs before EAL is initialised, so a primary of another release is never
- * touched. The release comes from the primary's telemetry greeting, or from
- * the librte_eal it maps when telemetry is off.
+ * touched. The release comes from the primary's telemetry greeting, or,
+ * when telemetry is off, from its shared config's header or the librte_eal
+ * it maps (a statically linked primary maps none).
  */
 export function checkVersion(facts: PrimaryFacts): void {
-  const theirs = facts.version ?? facts.mappedRelease;
+  const theirs = facts.version ?? facts.releaseWithoutTelemetry;
   if (theirs === undefined) return;
   const why = versionMismatch(theirs, native.version(), selectedDpdkRelease());
   if (why !== undefined) throw runtimeError('VERSION_MISMATCH', why);
