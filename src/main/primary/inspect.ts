@@ -199,6 +199,9 @@ export function primaryPorts(prefix: string, local: readonly LocalPortInfo[], re
   return { ports, listed };
 }
 
+/** The releases native/src/dpdk_release.h builds for. */
+export const SUPPORTED_DPDK_RELEASES: readonly string[] = ['22.11', '24.11'];
+
 /**
  * Why burstcap built against `ours` must not join a primary of release
  * `theirs` (undefined when it may), and how to build for the primary's.
@@ -208,9 +211,12 @@ export function versionMismatch(theirs: string, ours: string, selected: string |
   const primaryRelease = dpdkRelease(theirs);
   if (primaryRelease === dpdkRelease(ours)) return undefined;
   const which = selected === undefined ? 'the default build' : `the build ${DPDK_RELEASE_ENV}=${selected} selects`;
+  const mismatch = `the primary runs DPDK ${theirs.replace(/^DPDK /, '')} but burstcap (${which}) is built against DPDK ${ours.replace(/^DPDK /, '')}, and a secondary must share its primary's release`;
+  if (!SUPPORTED_DPDK_RELEASES.includes(primaryRelease)) {
+    return `${mismatch}: burstcap supports DPDK ${SUPPORTED_DPDK_RELEASES.join(' and ')} only, so it cannot capture from this primary`;
+  }
   return (
-    `the primary runs DPDK ${theirs.replace(/^DPDK /, '')} but burstcap (${which}) is built against DPDK ${ours.replace(/^DPDK /, '')}, ` +
-    `and a secondary must share its primary's release: build burstcap for DPDK ${primaryRelease} with ` +
+    `${mismatch}: build burstcap for DPDK ${primaryRelease} with ` +
     `'PKG_CONFIG_PATH=<directory of DPDK ${primaryRelease}'s libdpdk.pc> node scripts/build-addon.js --for ${primaryRelease}' ` +
     `and run it with ${DPDK_RELEASE_ENV}=${primaryRelease}` +
     (selected === undefined ? '' : ` (or unset ${DPDK_RELEASE_ENV} if the default build is for DPDK ${primaryRelease})`)
