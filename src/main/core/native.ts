@@ -274,7 +274,8 @@ function load(): Native {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(file) as Native;
   } catch (err) {
-    const which = release === undefined ? 'the native addon is not built' : `the native addon for DPDK ${release} (${DPDK_RELEASE_ENV}=${release}) is not built`;
+    const which =
+      release === undefined ? 'the native addon is not built' : `the native addon for DPDK ${release} (${DPDK_RELEASE_ENV}=${release}) is not built`;
     throw new BurstcapError('ADDON_MISSING', `${which} (${(err as Error).message}); ${howToBuild(release)}`);
   }
   if (release !== undefined && dpdkRelease(addon.version()) !== release) {
