@@ -26,10 +26,13 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=gnu++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags libdpdk)"],
+      "ldflags": ["-Wl,--disable-new-dtags", "<!@(sh -c 'd=$(pkg-config --variable=libdir libdpdk); echo -Wl,-rpath,$d; for p in $d/dpdk/pmds-*; do [ -d $p ] && echo -Wl,-rpath,$p; done; true')"],
       "libraries": [
         "<!@(pkg-config --libs-only-L libdpdk)",
         "-lrte_pdump", "-lrte_pcapng", "-lrte_bpf", "-lrte_ethdev", "-lrte_mbuf", "-lrte_mempool", "-lrte_ring",
-        "-lrte_eal", "-lrte_kvargs", "-lrte_telemetry", "-lpcap", "-lpthread", "-ldl"
+        "-lrte_eal", "-lrte_kvargs", "-lrte_telemetry", "-lpcap", "-lpthread", "-ldl",
+        "<!@(sh -c 'd=$(pkg-config --variable=libdir libdpdk); for p in $d/dpdk/pmds-*; do [ -d $p ] && echo -L$p; done; true')",
+        "-Wl,--no-as-needed", "-lrte_bus_pci", "-lrte_bus_vdev"
       ]
     }
   ]

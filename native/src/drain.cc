@@ -25,6 +25,7 @@
 
 #include "capture_ring.h"
 #include "control_layout.h"
+#include "dpdk_release.h"
 #include "errors.h"
 #include "pcap_writer.h"
 #include "pcapng_writer.h"
@@ -43,14 +44,17 @@ constexpr long kIdleSleepNs = 50 * 1000;
 // reader (or a kill -9) sees recent packets.
 constexpr uint64_t kIdleFlushNs = 100 * 1000 * 1000;
 // Any epoch time since 2001 in ns exceeds this; a TSC reading would need
-// years of uptime to reach it. DPDK 22.11 stamps copies in ns, later
-// releases in TSC cycles: both are read correctly.
+// years of uptime to reach it. DPDK 22.11 stamps copies in ns (the TSC
+// cycles its pdump reads are converted by rte_pcapng's clock), 24.11 in TSC
+// cycles (dpdk_release.h): there every stamp is cycles.
 constexpr uint64_t kNanosecondThreshold = 1000000000000000000ull;
 constexpr int kVdevTxRetries = 64;
 // A primary's own ns clock further than this from ours is wrong, not late:
 // DPDK 22.11's rte_pcapng starts its clock after the first burst's TSC
 // reading was taken, and the negative delta shifts every later stamp by
 // years. Then all rings shift back by one offset measured on the first copy.
+// 24.11 stamps raw cycles, converted here with the clock reference taken at
+// attach: no primary clock, nothing to repair.
 constexpr int64_t kMaxClockSkewNs = 60ll * 1000000000ll;
 
 // The enhanced packet block rte_pcapng_copy() puts in front of every copy.
@@ -91,7 +95,8 @@ struct Clock {
   }
 
   uint64_t ToNs(uint64_t stamp) {
-    if (stamp >= kNanosecondThreshold) return FixPrimaryNs(stamp);
+    // Only 22.11's stamps need telling apart (ns from its pcapng clock).
+    if (!kCopiesStampedInTsc && stamp >= kNanosecondThreshold) return FixPrimaryNs(stamp);
     if (hz == 0) return stamp;
     // Split to avoid overflowing 64 bits for captures longer than seconds.
     int64_t delta = static_cast<int64_t>(stamp - tsc);
@@ -205,7 +210,8 @@ struct RecordTag {
 // A ring's queue counters in the primary, for its interface's statistics block.
 struct StatsSource {
   uint32_t interface_id = 0;
-  const uint64_t* counters = nullptr;
+  uint16_t port = 0;
+  uint32_t queue = 0, direction = 0;
 };
 
 // The file side of one or more rings: pcap or pcapng, one file or a rotating set.
@@ -302,8 +308,8 @@ class Output {
         st.end_ns = wall_ns;
         for (const StatsSource& src : stats) {
           if (src.interface_id != iface) continue;
-          uint64_t now[4];
-          for (int i = 0; i < 4; i++) now[i] = __atomic_load_n(&src.counters[i], __ATOMIC_RELAXED);
+          uint64_t now[4] = {};
+          if (!CaptureCounters(src.port, src.queue, src.direction, now)) continue;
           uint64_t drop = now[2] + now[3];
           st.ifdrop += drop;
           st.filteraccept += now[0] + drop;
@@ -568,15 +574,14 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
         tag.flags = ng.Get("flags").IsNumber() ? ng.Get("flags").As<Napi::Number>().Uint32Value() : 0;
         tag.queue = ng.Get("queue").IsNumber() ? ng.Get("queue").As<Napi::Number>().Uint32Value() : 0;
         // The counters this ring adds to its interface's statistics block.
-        // DPDK 22.11 zeroes them when the callback is enabled: read before the
-        // enable, a second capture's counters were off by the first one's (179
-        // for 4053 packets), so they are taken as they are, like the summary's.
+        // Read when the file closes, counted from this capture's enable like
+        // the summary's (pdump.h CaptureCounters): DPDK 22.11 zeroes them at
+        // the enable, 24.11 does not.
         if (ng.Get("stats").IsObject()) {
           Napi::Object st = ng.Get("stats").As<Napi::Object>();
-          const uint64_t* counters =
-              QueueCounters(static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
-                            st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value());
-          if (counters != nullptr) writer.stats.push_back(StatsSource{tag.interface_id, counters});
+          StatsSource src{tag.interface_id, static_cast<uint16_t>(st.Get("port").ToNumber().Uint32Value()),
+                          st.Get("queue").ToNumber().Uint32Value(), st.Get("direction").ToNumber().Uint32Value()};
+          if (QueueCounters(src.port, src.queue, src.direction) != nullptr) writer.stats.push_back(src);
         }
       }
       if (!so->opened) {

@@ -271,7 +271,8 @@ std::vector<std::vector<uint8_t>> BuildCorpus(const struct bpf_program* prog) {
 // rte_bpf_convert() takes a classic indirect load's base register from
 // BPF_SRC(code), which for loads is part of the size field: halfword loads
 // get X by accident, byte and word loads (tcp[13], udp[8:4]) the accumulator.
-// The base of every classic indirect load is X.
+// The base of every classic indirect load is X. DPDK 24.11's converter
+// (lib/bpf/bpf_convert.c) has the same code, so the repair runs on both.
 void RepairIndirectLoads(struct rte_bpf_prm* prm) {
   auto* ins = const_cast<struct ebpf_insn*>(prm->ins);
   for (uint32_t n = 0; n < prm->nb_ins; n++) {

@@ -9,7 +9,10 @@
 // to match before creating any pool. Where the table lives in the primary is
 // decided the way the dynamic linker decides it: an executable that uses the
 // table from inline code gets a copy-relocated definition of its own, which
-// wins over the library's; otherwise it is librte_mempool's.
+// wins over the library's; otherwise it is librte_mempool's. The table is
+// read with the layout of the headers this addon was built with, the
+// primary's when the release check passed (2112 bytes on x86_64 in both
+// DPDK 22.11 and 24.11: lock, count, 16 ops of 128 bytes).
 #include "mempool_ops.h"
 
 #include <dlfcn.h>

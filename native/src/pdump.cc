@@ -5,7 +5,9 @@
 #include <rte_memzone.h>
 #include <rte_pdump.h>
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <cstdio>
 #include <memory>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "capture_ring.h"
+#include "dpdk_release.h"
 #include "eal.h"
 #include "errors.h"
 #include "filter.h"
@@ -27,21 +30,13 @@ namespace {
 // one reliable sign, readable without a request, that the primary never did.
 constexpr const char* kPdumpStatsZone = "rte_pdump_stats";
 
-// Layout of that memzone in DPDK 22.11 (lib/pdump/rte_pdump.c): per-queue
-// counters for rx, then for tx. Read directly for per-ring drop figures.
+// Layout of that memzone in DPDK 22.11 and 24.11 (lib/pdump/rte_pdump.c):
+// per-queue counters for rx, then for tx (24.11 adds the memzone pointer
+// after them). Read directly for per-ring drop figures.
 struct PdumpStatsZone {
   struct rte_pdump_stats rx[RTE_MAX_ETHPORTS][RTE_MAX_QUEUES_PER_PORT];
   struct rte_pdump_stats tx[RTE_MAX_ETHPORTS][RTE_MAX_QUEUES_PER_PORT];
 };
-
-Napi::Object StatsObject(Napi::Env env, const struct rte_pdump_stats& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("accepted", Napi::Number::New(env, static_cast<double>(__atomic_load_n(&s.accepted, __ATOMIC_RELAXED))));
-  o.Set("filtered", Napi::Number::New(env, static_cast<double>(__atomic_load_n(&s.filtered, __ATOMIC_RELAXED))));
-  o.Set("nombuf", Napi::Number::New(env, static_cast<double>(__atomic_load_n(&s.nombuf, __ATOMIC_RELAXED))));
-  o.Set("ringfull", Napi::Number::New(env, static_cast<double>(__atomic_load_n(&s.ringfull, __ATOMIC_RELAXED))));
-  return o;
-}
 
 // The primary's port id. Not checked against this process's ports: a port
 // this process could not probe is still the primary's, with the same id (the
@@ -99,6 +94,24 @@ struct CallbackKey {
 };
 std::mutex g_callbacks_mutex;
 std::set<CallbackKey> g_callbacks;
+
+// DPDK 24.11's rte_pdump leaves a queue's counters as the last capture left
+// them (22.11 zeroes them when the callback is enabled): the values before
+// this process's enable, by (port, queue, direction).
+constexpr bool kCountersZeroedOnEnable = !BURSTCAP_DPDK_24_11;
+std::mutex g_baseline_mutex;
+std::map<std::tuple<uint16_t, uint32_t, uint32_t>, std::array<uint64_t, 4>> g_baselines;
+
+void TakeBaseline(uint16_t port, uint32_t queue, uint32_t dir) {
+  if (kCountersZeroedOnEnable) return;
+  const uint64_t* c = QueueCounters(port, queue, dir);
+  std::array<uint64_t, 4> base = {};
+  if (c != nullptr) {
+    for (int i = 0; i < 4; i++) base[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+  }
+  std::lock_guard<std::mutex> lock(g_baseline_mutex);
+  g_baselines[{port, queue, dir}] = base;
+}
 
 void Track(const CallbackKey& k) {
   std::lock_guard<std::mutex> lock(g_callbacks_mutex);
@@ -296,9 +309,11 @@ Napi::Value PdumpEnable(const Napi::CallbackInfo& info) {
   // The pcapng flag makes the primary stamp every copy with its capture time.
   // The primary loads its own copy of the filter before it answers. By name,
   // for every port: the primary finds the port, so this process need not
-  // have probed it (DPDK 22.11 hands secondaries vdev arguments cut at 63
+  // have probed it (DPDK 22.11 and 24.11 hand secondaries vdev arguments cut at 63
   // characters, and such a port cannot be opened here at all).
   CallbackKey key{device, static_cast<uint16_t>(queue), dir, port};
+  // No callback of ours counts on this queue yet (a second one would be refused).
+  TakeBaseline(port, queue, dir);
   Track(key);
   int ret = rte_pdump_enable_bpf_by_deviceid(device.c_str(), static_cast<uint16_t>(queue), dir | RTE_PDUMP_FLAG_PCAPNG,
                                              snaplen, ring->ring, ring->pool, filter);
@@ -418,8 +433,16 @@ Napi::Value PdumpQueueStats(const Napi::CallbackInfo& info) {
   if (mz == nullptr || mz->len < sizeof(PdumpStatsZone)) {
     Throw(env, "PDUMP_NOT_INITIALISED", "the primary has no pdump statistics (rte_pdump_init() was not called)");
   }
-  const auto* zone = static_cast<const PdumpStatsZone*>(mz->addr);
-  return StatsObject(env, dir == RTE_PDUMP_FLAG_RX ? zone->rx[port][queue] : zone->tx[port][queue]);
+  uint64_t c[4] = {};
+  if (!CaptureCounters(port, queue, dir, c)) {
+    Throw(env, "PDUMP_NOT_INITIALISED", "the primary has no pdump statistics (rte_pdump_init() was not called)");
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("accepted", Napi::Number::New(env, static_cast<double>(c[0])));
+  o.Set("filtered", Napi::Number::New(env, static_cast<double>(c[1])));
+  o.Set("nombuf", Napi::Number::New(env, static_cast<double>(c[2])));
+  o.Set("ringfull", Napi::Number::New(env, static_cast<double>(c[3])));
+  return o;
 }
 
 }  // namespace burstcap
@@ -435,6 +458,22 @@ const uint64_t* QueueCounters(uint16_t port, uint32_t queue, uint32_t direction)
   static_assert(offsetof(struct rte_pdump_stats, ringfull) == 3 * sizeof(uint64_t),
                 "accepted, filtered, nombuf, ringfull in a row");
   return reinterpret_cast<const uint64_t*>(&s);
+}
+
+bool CaptureCounters(uint16_t port, uint32_t queue, uint32_t direction, uint64_t out[4]) {
+  const uint64_t* c = QueueCounters(port, queue, direction);
+  if (c == nullptr) return false;
+  std::array<uint64_t, 4> base = {};
+  if (!kCountersZeroedOnEnable) {
+    std::lock_guard<std::mutex> lock(g_baseline_mutex);
+    auto it = g_baselines.find({port, queue, direction});
+    if (it != g_baselines.end()) base = it->second;
+  }
+  for (int i = 0; i < 4; i++) {
+    uint64_t now = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+    out[i] = now >= base[i] ? now - base[i] : now;
+  }
+  return true;
 }
 
 }  // namespace burstcap

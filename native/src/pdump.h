@@ -20,4 +20,9 @@ bool PdumpRequestsInFlight();
 // atomic loads. nullptr when the primary has no pdump statistics. Any
 // thread may call it (the drain loop does, for pcapng statistics blocks).
 const uint64_t* QueueCounters(uint16_t port, uint32_t queue, uint32_t direction);
+// The same counters as this capture's: since its enable of that queue. DPDK
+// 22.11 zeroes them at the enable itself; 24.11 keeps counting across
+// captures, so there the values read just before the enable are subtracted.
+// False when the primary has no pdump statistics.
+bool CaptureCounters(uint16_t port, uint32_t queue, uint32_t direction, uint64_t out[4]);
 }  // namespace burstcap

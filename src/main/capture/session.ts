@@ -63,7 +63,7 @@ const WORKER_STOP_TIMEOUT_MS = 3_000;
 /** 0 asks the primary for whole packets, however long (jumbo frames included). */
 const FULL_SNAPLEN = 0;
 const DIRECTION_FLAG = { rx: 1, tx: 2 } as const;
-/** DPDK 22.11 hands vdev arguments to secondary processes cut to this length. */
+/** DPDK 22.11 and 24.11 hand vdev arguments to secondary processes cut to this length (dpdk-pdump 24.11 writes to the cut path). */
 const MAX_VDEV_ARGS = 63;
 /** Staged vdev outputs go to /tmp/bcXXXXXX/<n>.pcap: short enough for any ring count. */
 const SHORT_TMP = '/tmp';
@@ -631,7 +631,7 @@ export class CaptureSession {
     const inputs = out.rings.map((i) => {
       const r = plan.rings[i]!;
       const k = ports.indexOf(r.port);
-      // DPDK 22.11 zeroes a queue's counters when its callback is enabled: they are this capture's.
+      // Counted from this capture's enable (native pdump.h CaptureCounters, on 22.11 and 24.11 alike).
       addStats(stats[k]!, queueStats[i]!);
       return { interfaceId: k, flags: r.direction === 'rx' ? EPB_INBOUND : EPB_OUTBOUND, queue: r.queue };
     });

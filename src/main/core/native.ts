@@ -4,7 +4,7 @@
  * JS never holds a pointer: capture rings are numeric ids.
  */
 import { BurstcapError } from './errors';
-import { ADDON_FILE } from './paths';
+import { addonFile, DPDK_RELEASE_ENV, selectedDpdkRelease } from './paths';
 
 export interface AttachResult {
   mainLcore: number;
@@ -256,14 +256,35 @@ export interface Native {
   PcapngFileWriter: new (path: string, options?: FileOptions & { section?: PcapngSection; interfaces?: PcapngInterface[] }) => PcapngFileWriter;
 }
 
+/** "DPDK 24.11.0" -> "24.11": the release, whose shared-memory layout a secondary must share. */
+export function dpdkRelease(version: string): string {
+  return /(\d+\.\d+)/.exec(version)?.[1] ?? version;
+}
+
+function howToBuild(release: string | undefined): string {
+  return release === undefined
+    ? "run 'npm run setup' (or 'npm run build')"
+    : `build it with 'PKG_CONFIG_PATH=<directory of DPDK ${release}'s libdpdk.pc> node scripts/build-addon.js --for ${release}', or unset ${DPDK_RELEASE_ENV} for the default build`;
+}
+
 function load(): Native {
   let addon: Native;
+  const release = selectedDpdkRelease();
+  const file = addonFile(release);
   // A compiled addon is loaded with require(): there is no import for .node files.
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(ADDON_FILE) as Native;
+    addon = require(file) as Native;
   } catch (err) {
-    throw new BurstcapError('ADDON_MISSING', `the native addon is not built (${(err as Error).message}); run 'npm run setup'`);
+    const which =
+      release === undefined ? 'the native addon is not built' : `the native addon for DPDK ${release} (${DPDK_RELEASE_ENV}=${release}) is not built`;
+    throw new BurstcapError('ADDON_MISSING', `${which} (${(err as Error).message}); ${howToBuild(release)}`);
+  }
+  if (release !== undefined && dpdkRelease(addon.version()) !== release) {
+    throw new BurstcapError(
+      'ADDON_MISSING',
+      `${DPDK_RELEASE_ENV}=${release} but ${file} is built against ${addon.version()}; ${howToBuild(release)}`,
+    );
   }
   (addon as unknown as { setErrorFactory(f: (...a: unknown[]) => Error): void }).setErrorFactory(
     (code: unknown, message: unknown, errno: unknown, detail: unknown) =>

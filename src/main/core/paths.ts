@@ -40,5 +40,21 @@ export function packageVersion(): string {
 /** The compiled CLI: what child processes (demo, batch jobs, tests) run. */
 export const CLI_SCRIPT = path.join(PACKAGE_ROOT, 'dist', 'src', 'main', 'cli', 'cli.js');
 
-/** The native addon as node-gyp builds it. */
-export const ADDON_FILE = path.join(PACKAGE_ROOT, 'native', 'build', 'Release', 'burstcap.node');
+/**
+ * Names the DPDK release whose addon build to load (`BURSTCAP_DPDK=24.11`):
+ * `node scripts/build-addon.js --for 24.11` builds it beside the default one,
+ * which is built against the DPDK pkg-config finds (Debian's 22.11).
+ */
+export const DPDK_RELEASE_ENV = 'BURSTCAP_DPDK';
+
+/** The release named by BURSTCAP_DPDK, or undefined for the default build. */
+export function selectedDpdkRelease(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[DPDK_RELEASE_ENV]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The native addon as node-gyp builds it: the default build, or the one for the selected release. */
+export function addonFile(release: string | undefined = selectedDpdkRelease()): string {
+  const dir = release === undefined ? path.join(PACKAGE_ROOT, 'native') : path.join(PACKAGE_ROOT, 'native', `build-${release}`);
+  return path.join(dir, 'build', 'Release', 'burstcap.node');
+}

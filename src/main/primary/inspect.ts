@@ -7,15 +7,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { runtimeError } from '../core/errors';
 import { primaryLcores, type LcoreMap } from './lcores';
-import { native, type LocalPortInfo, type PortInfo } from '../core/native';
-import { primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
-import { describeUnattachable, unattachableProcesses } from './unattachable';
+import { dpdkRelease, native, type LocalPortInfo, type PortInfo } from '../core/native';
+import { DPDK_RELEASE_ENV, selectedDpdkRelease } from '../core/paths';
+import { configVersion, primaryPid, runningPrimaries, runtimeDir, telemetrySocket } from './runtime-dir';
+import { describeUnattachable, mappedEalAbi, releaseOfEalAbi, unattachableProcesses } from './unattachable';
 
 export interface PrimaryFacts {
   prefix: string;
   pid: number;
   /** e.g. "DPDK 22.11.11"; undefined when the primary runs without telemetry. */
   version: string | undefined;
+  /**
+   * Its release without telemetry: from the header of its shared config
+   * ("DPDK 24.11.0"), or the librte_eal it maps ("24.11").
+   */
+  releaseWithoutTelemetry: string | undefined;
   ealArgs: string[] | undefined;
   lcores: LcoreMap;
 }
@@ -63,7 +69,9 @@ export function inspectPrimary(prefix: string): PrimaryFacts {
     // A primary started with --no-telemetry: lcores fall back to the defaults below.
   }
   const allCpus = os.cpus().map((_, i) => i);
-  return { prefix, pid, version, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
+  const abi = mappedEalAbi(pid);
+  const releaseWithoutTelemetry = configVersion(prefix) ?? (abi === undefined ? undefined : releaseOfEalAbi(abi));
+  return { prefix, pid, version, releaseWithoutTelemetry, ealArgs, lcores: primaryLcores(ealArgs ?? [], allCpus) };
 }
 
 /** Free bytes in the primary's heap on socket 0, from its telemetry; undefined without telemetry. */
@@ -221,15 +229,40 @@ export function primaryPorts(prefix: string, local: readonly LocalPortInfo[], re
   return { ports, listed };
 }
 
-/** Same major.minor: the shared memory layout is only stable within a release. */
-export function checkVersion(facts: PrimaryFacts): void {
-  if (facts.version === undefined) return;
-  const ours = native.version();
-  const release = (v: string): string => /(\d+\.\d+)/.exec(v)?.[1] ?? v;
-  if (release(ours) !== release(facts.version)) {
-    throw runtimeError(
-      'VERSION_MISMATCH',
-      `the primary runs ${facts.version} but burstcap is built against ${ours}; rebuild burstcap against the primary's DPDK (npm run build)`,
-    );
+/** The releases native/src/dpdk_release.h builds for. */
+export const SUPPORTED_DPDK_RELEASES: readonly string[] = ['22.11', '24.11'];
+
+/**
+ * Why burstcap built against `ours` must not join a primary of release
+ * `theirs` (undefined when it may), and how to build for the primary's.
+ * `selected`: the release BURSTCAP_DPDK names, if any. Pure.
+ */
+export function versionMismatch(theirs: string, ours: string, selected: string | undefined): string | undefined {
+  const primaryRelease = dpdkRelease(theirs);
+  if (primaryRelease === dpdkRelease(ours)) return undefined;
+  const which = selected === undefined ? 'the default build' : `the build ${DPDK_RELEASE_ENV}=${selected} selects`;
+  const mismatch = `the primary runs DPDK ${theirs.replace(/^DPDK /, '')} but burstcap (${which}) is built against DPDK ${ours.replace(/^DPDK /, '')}, and a secondary must share its primary's release`;
+  if (!SUPPORTED_DPDK_RELEASES.includes(primaryRelease)) {
+    return `${mismatch}: burstcap supports DPDK ${SUPPORTED_DPDK_RELEASES.join(' and ')} only, so it cannot capture from this primary`;
   }
+  return (
+    `${mismatch}: build burstcap for DPDK ${primaryRelease} with ` +
+    `'PKG_CONFIG_PATH=<directory of DPDK ${primaryRelease}'s libdpdk.pc> node scripts/build-addon.js --for ${primaryRelease}' ` +
+    `and run it with ${DPDK_RELEASE_ENV}=${primaryRelease}` +
+    (selected === undefined ? '' : ` (or unset ${DPDK_RELEASE_ENV} if the default build is for DPDK ${primaryRelease})`)
+  );
+}
+
+/**
+ * Same major.minor: the shared memory layout is only stable within a release.
+ * Runs before EAL is initialised, so a primary of another release is never
+ * touched. The release comes from the primary's telemetry greeting, or,
+ * when telemetry is off, from its shared config's header or the librte_eal
+ * it maps (a statically linked primary maps none).
+ */
+export function checkVersion(facts: PrimaryFacts): void {
+  const theirs = facts.version ?? facts.releaseWithoutTelemetry;
+  if (theirs === undefined) return;
+  const why = versionMismatch(theirs, native.version(), selectedDpdkRelease());
+  if (why !== undefined) throw runtimeError('VERSION_MISMATCH', why);
 }

@@ -20,6 +20,37 @@ export function configPath(prefix: string): string {
   return path.join(runtimeDir(prefix), 'config');
 }
 
+/** RTE_MAGIC, the first word of EAL's shared config (struct rte_mem_config in lib/eal/common/eal_memcfg.h). */
+const MEM_CONFIG_MAGIC = 19820526;
+const MEM_CONFIG_HEADER_BYTES = 8;
+
+/**
+ * "DPDK 24.11.0" from a shared config's header: its magic, then the
+ * RTE_VERSION of the primary that wrote it (year << 24 | month << 16 |
+ * minor << 8 | release), which EAL itself compares when a secondary joins,
+ * after mapping the primary's memory. The same two words since DPDK 19.11.
+ * Undefined for anything else. Pure.
+ */
+export function versionOfConfigHeader(header: Buffer): string | undefined {
+  if (header.length < MEM_CONFIG_HEADER_BYTES || header.readUInt32LE(0) !== MEM_CONFIG_MAGIC) return undefined;
+  const v = header.readUInt32LE(4);
+  return `DPDK ${v >>> 24}.${String((v >>> 16) & 0xff).padStart(2, '0')}.${(v >>> 8) & 0xff}`;
+}
+
+/** The release of the primary that wrote this prefix's shared config, read (not mapped) before EAL is initialised. */
+export function configVersion(prefix: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(configPath(prefix), 'r');
+    const header = Buffer.alloc(MEM_CONFIG_HEADER_BYTES);
+    return fs.readSync(fd, header, 0, header.length, 0) === header.length ? versionOfConfigHeader(header) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 export function telemetrySocket(prefix: string): string {
   return path.join(runtimeDir(prefix), 'dpdk_telemetry.v2');
 }

@@ -63,6 +63,26 @@ function hugetlbMounts(): string[] {
     .map((f) => `${f[1]!.replace(/\/$/, '')}/`);
 }
 
+/** The ABI version of the librte_eal a process maps ("25.0"); undefined when it maps none or /proc hides it. */
+export function mappedEalAbi(pid: number): string | undefined {
+  const eal = mapsFacts(read(`/proc/${pid}/maps`) ?? '', []).eal;
+  return eal === '' ? undefined : eal;
+}
+
+/**
+ * The release a librte_eal ABI version belongs to: DPDK numbers the ABI of
+ * LTS release YY.11 (YY+1).0, and the releases of the year after it (YY+1).1
+ * (.03) and (YY+1).2 (.07). Pure.
+ */
+export function releaseOfEalAbi(abi: string): string | undefined {
+  const m = /^(\d+)\.(\d+)$/.exec(abi);
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  const month = ['11', '03', '07'][Number(m[2])];
+  if (month === undefined) return undefined;
+  return month === '11' ? `${major - 1}.11` : `${major}.${month}`;
+}
+
 export interface MapsFacts {
   /** librte_eal's ABI version ("23.0"), '' when mapped without one, undefined when not mapped. */
   eal: string | undefined;

@@ -65,7 +65,7 @@ function tcpdump(file: string, count: number): string {
 }
 
 export async function runDemoCommand(cmd: DemoCommand): Promise<number> {
-  // Short names: DPDK 22.11 hands a vdev's arguments to secondaries cut at
+  // Short names: DPDK (22.11 and 24.11) hands a vdev's arguments to secondaries cut at
   // 63 characters, so the primary and the capture both use relative paths.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burstcap-demo-'));
   const prefix = `burstcap_demo_${process.pid}`;
